@@ -1,0 +1,150 @@
+/** `massive <command>`: the kit's command line. */
+import { resolve } from "node:path";
+import { runPrep } from "../../data-prep/prep.js";
+import { runPhantomSet } from "../../data-prep/phantom-set.js";
+import { writePhantomFigure } from "../../data-prep/phantom-figure.js";
+import { templateKeys } from "../data/ontology.js";
+import { profileByName } from "../profiles.js";
+import { helpText, parseCommand, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
+
+const phantom: CommandSpec = {
+  name: "phantom",
+  summary: "generate the synthetic PAOT-like stream (16 sites + a single-site set) as NIfTI files and list files",
+  usage: "massive phantom --profile smoke|mini --seed N --out <dir> [--size 48|64,64,32] [--spacing 4.5] [--sites D1,D5] [--figure <png>]",
+  options: {
+    profile: { type: "string", default: "smoke" },
+    seed: { type: "string", default: "1" },
+    out: { type: "string" },
+    size: { type: "string" },
+    spacing: { type: "string" },
+    sites: { type: "string" },
+    figure: { type: "string" },
+  },
+  help: {
+    profile: "case counts and grid of the profile (smoke: tiny; mini: the CPU reproduction)",
+    seed: "generator seed; the same seed writes identical files",
+    out: "output folder (PAOT layout: <dataset>/img, <dataset>/label, *_train.txt, *_test.txt)",
+    size: "grid in voxels, one number or x,y,z (default: the template's field of view at --spacing)",
+    spacing: "voxel size in mm, one number or x,y,z (default: the profile's)",
+    sites: "only these sites, comma separated (default: all 16)",
+    figure: "also write the one-row-per-site picture to this PNG",
+  },
+  run(v) {
+    const profile = profileByName(String(v.profile));
+    if (!profile.phantom) throw new UsageError(`massive phantom: profile "${profile.name}" runs on real data; use smoke or mini`);
+    const out = resolve(requireString(v.out, "out", "phantom"));
+    runPhantomSet({
+      out,
+      seed: parseIntFlag(v.seed, "seed", "phantom", 1),
+      profile: profile.phantom,
+      size: v.size ? parseVec3(String(v.size), "size", "phantom", true) : undefined,
+      spacing: v.spacing ? parseVec3(String(v.spacing), "spacing", "phantom") : undefined,
+      sites: v.sites ? String(v.sites).split(",").map((s) => s.trim()) : undefined,
+    });
+    if (v.figure) {
+      writePhantomFigure(out, resolve(String(v.figure)));
+      process.stderr.write(`phantom: figure written to ${v.figure}\n`);
+    }
+  },
+};
+
+const prep: CommandSpec = {
+  name: "prep",
+  summary: "preprocess the cases of PAOT-style list files (image<TAB>label) into a prepared folder with a manifest",
+  usage:
+    "massive prep --list <file> [--list <file> ...] --root <dir> --out <dir> [--spacing 1.5] [--dataset-key <template>] [--label-map template|totalseg] [--site D5] [--split train|test]",
+  options: {
+    list: { type: "string", multiple: true },
+    root: { type: "string" },
+    out: { type: "string" },
+    spacing: { type: "string" },
+    profile: { type: "string" },
+    "dataset-key": { type: "string" },
+    "label-map": { type: "string", default: "template" },
+    site: { type: "string" },
+    split: { type: "string" },
+  },
+  help: {
+    list: "list file(s): image path, tab, label path, relative to --root; split from the name (test/train) unless --split",
+    root: "folder the list's paths are relative to (default: the list file's folder)",
+    out: "prepared folder (resumable: cases already there are skipped)",
+    spacing: "target voxel size in mm, one number or x,y,z (default 1.5, or the --profile's)",
+    profile: "take the spacing and minimum size from a profile (smoke, mini, paper)",
+    "dataset-key": `label template for every case (default: from each path's PAOT folder); one of ${templateKeys().join(", ")}`,
+    "label-map": "template: label k means template class k (PAOT files); totalseg: TotalSegmentator v2 ids",
+    site: "site id to record for every case (default: the template's site in the stream, else 'external')",
+    split: "train or test for every case (default: from the list file's name)",
+  },
+  run(v) {
+    const lists = (v.list as string[] | undefined) ?? [];
+    if (lists.length === 0) throw new UsageError("massive prep: --list is required");
+    const out = resolve(requireString(v.out, "out", "prep"));
+    const labelMapping = String(v["label-map"]);
+    if (labelMapping !== "template" && labelMapping !== "totalseg") {
+      throw new UsageError(`massive prep: --label-map must be template or totalseg, got "${labelMapping}"`);
+    }
+    const split = v.split === undefined ? undefined : String(v.split);
+    if (split !== undefined && split !== "train" && split !== "test") throw new UsageError(`massive prep: --split must be train or test, got "${split}"`);
+    const profile = v.profile ? profileByName(String(v.profile)) : undefined;
+    const spacing = v.spacing ? parseVec3(String(v.spacing), "spacing", "prep") : profile?.prepSpacing ?? ([1.5, 1.5, 1.5] as [number, number, number]);
+    let failed = 0;
+    for (const list of lists) {
+      const s = runPrep({
+        list: resolve(list),
+        root: resolve(typeof v.root === "string" ? v.root : resolve(list, "..")),
+        out,
+        spacing,
+        datasetKey: v["dataset-key"] === undefined ? undefined : String(v["dataset-key"]),
+        labelMapping,
+        site: v.site === undefined ? undefined : String(v.site),
+        split: split as "train" | "test" | undefined,
+        minShape: profile?.roi,
+      });
+      failed += s.failed.length;
+    }
+    if (failed > 0) process.exitCode = 3;
+  },
+};
+
+export const COMMANDS: CommandSpec[] = [phantom, prep];
+
+export function usage(): string {
+  return [
+    "massive: online 3D CT segmentation with replay memories (Embracing Massive Medical Data, MICCAI 2024)",
+    "",
+    "usage: massive <command> [options]      massive <command> --help",
+    "",
+    "commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`massive: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const values = parseCommand(cmd, rest);
+    if (values.help) {
+      console.log(helpText(cmd));
+      return 0;
+    }
+    await cmd.run(values);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(e.message);
+      return 2;
+    }
+    console.error(`massive ${name}: ${(e as Error).message}`);
+    if (process.env.MASSIVE_DEBUG) console.error((e as Error).stack);
+    return 1;
+  }
+}
