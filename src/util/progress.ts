@@ -21,7 +21,7 @@ export class Progress {
     this.tty = Boolean(this.stream.isTTY) && !process.env.CI;
   }
 
-  /** Advance to `done` items; `message` is shown with this update. */
+  /** Advance to `done` items; `message` is shown when the line is drawn (plain lines: every few seconds). */
   update(done: number, message = ""): void {
     this.done = done;
     const { total, label } = this.opts;
@@ -38,7 +38,7 @@ export class Progress {
       return;
     }
     const every = (this.opts.plainEverySec ?? 5) * 1000;
-    if (message || done >= total || done === 1 || Date.now() - this.lastPlain >= every) {
+    if (done >= total || done === 1 || Date.now() - this.lastPlain >= every) {
       this.lastPlain = Date.now();
       this.stream.write(`${label} ${done}/${total} (${pct}%, ${formatDuration(elapsed)} elapsed, eta ${eta}) ${message}\n`);
     }

@@ -1,0 +1,75 @@
+/**
+ * Sliding-window inference (DESIGN.md section 3): window = patch, overlap 0.5, Gaussian weighting
+ * (sigma = 0.125 x window, as MONAI), sigmoid probabilities averaged, then > 0.5.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { cropBox, type Vec3, type Volume } from "../data/volume.js";
+import type { UniversalUNet } from "../model/universal-unet.js";
+
+export function windowStarts(n: number, roi: number, overlap: number): number[] {
+  if (n <= roi) return [0];
+  const step = Math.max(1, Math.floor(roi * (1 - overlap)));
+  const starts: number[] = [];
+  for (let s = 0; s + roi < n; s += step) starts.push(s);
+  starts.push(n - roi);
+  return [...new Set(starts)];
+}
+
+export function gaussianImportance(roi: Vec3, sigmaScale = 0.125): Float32Array {
+  const [nx, ny, nz] = roi;
+  const g = (n: number) => {
+    const s = sigmaScale * n;
+    const c = (n - 1) / 2;
+    return Array.from({ length: n }, (_, i) => Math.exp(-((i - c) ** 2) / (2 * s * s)));
+  };
+  const gx = g(nx), gy = g(ny), gz = g(nz);
+  const out = new Float32Array(nx * ny * nz);
+  let o = 0;
+  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[o++] = Math.max(1e-3, gx[x] * gy[y] * gz[z]);
+  return out;
+}
+
+/**
+ * Probability maps of the requested classes over the whole volume (which must be at least the window
+ * in every axis). Returns one Float32Array per class, x fastest.
+ */
+export function slidingWindowProbabilities(
+  model: UniversalUNet,
+  image: Volume<Float32Array>,
+  roi: Vec3,
+  classes: number[],
+  overlap = 0.5,
+): Float32Array[] {
+  const [nx, ny, nz] = image.shape;
+  if (image.shape.some((n, i) => n < roi[i])) throw new Error(`sliding window: volume ${image.shape} smaller than window ${roi}; pad it first`);
+  const V = nx * ny * nz;
+  const acc = classes.map(() => new Float32Array(V));
+  const wsum = new Float32Array(V);
+  const imp = gaussianImportance(roi);
+  const [rx, ry, rz] = roi;
+  const channels = tf.tensor1d(classes.map((c) => c - 1), "int32");
+  for (const sz of windowStarts(nz, rz, overlap))
+    for (const sy of windowStarts(ny, ry, overlap))
+      for (const sx of windowStarts(nx, rx, overlap)) {
+        const patch = cropBox(image, { start: [sx, sy, sz], end: [sx + rx, sy + ry, sz + rz] }).data;
+        const probs = tf.tidy(() => {
+          const x = tf.tensor5d(patch, [1, rz, ry, rx, 1]);
+          const { logits } = model.predict(x);
+          return tf.sigmoid(tf.gather(logits, channels, 4)).dataSync() as Float32Array; // [1, z, y, x, K]
+        });
+        const K = classes.length;
+        let p = 0;
+        for (let z = 0; z < rz; z++)
+          for (let y = 0; y < ry; y++) {
+            let o = sx + nx * (sy + y + ny * (sz + z));
+            for (let x = 0; x < rx; x++, p++, o++) {
+              const w = imp[p];
+              wsum[o] += w;
+              for (let k = 0; k < K; k++) acc[k][o] += w * probs[p * K + k];
+            }
+          }
+      }
+  channels.dispose();
+  for (const a of acc) for (let i = 0; i < V; i++) a[i] /= wsum[i];
+  return acc;
+}

@@ -1,0 +1,106 @@
+/** Building blocks on NDHWC tensors: 3x3x3 conv + BatchNorm + ReLU, GroupNorm, transposed conv. */
+import * as tf from "@tensorflow/tfjs";
+import type { ParamStore } from "./params.js";
+
+export interface BatchNormUpdate {
+  name: string;
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+}
+
+/** Forward-pass context: training mode uses batch statistics and records them for the running averages. */
+export interface ForwardContext {
+  training: boolean;
+  bnUpdates: BatchNormUpdate[];
+}
+
+export const BN_MOMENTUM = 0.1; // PyTorch's default
+const BN_EPS = 1e-5;
+
+export function defineConvBnRelu(p: ParamStore, name: string, cin: number, cout: number): void {
+  p.heNormal(`${name}.conv.w`, [3, 3, 3, cin, cout], 27 * cin);
+  p.constant(`${name}.conv.b`, [cout], 0);
+  p.constant(`${name}.bn.gamma`, [cout], 1);
+  p.constant(`${name}.bn.beta`, [cout], 0);
+  p.constant(`${name}.bn.runMean`, [cout], 0, false);
+  p.constant(`${name}.bn.runVar`, [cout], 1, false);
+}
+
+/** Models Genesis "LUConv": conv3d(k3, pad 1) + BatchNorm3d + ReLU. */
+export function convBnRelu(p: ParamStore, name: string, x: tf.Tensor5D, ctx: ForwardContext): tf.Tensor5D {
+  const y = tf.add(tf.conv3d(x, p.get(`${name}.conv.w`) as tf.Tensor5D, 1, "same"), p.get(`${name}.conv.b`)) as tf.Tensor5D;
+  let mean: tf.Tensor;
+  let variance: tf.Tensor;
+  if (ctx.training) {
+    const m = tf.moments(y, [0, 1, 2, 3]);
+    mean = m.mean;
+    variance = m.variance;
+    // Running statistics are updated after the step from these (unbiased variance, as PyTorch does).
+    const n = y.shape[0] * y.shape[1] * y.shape[2] * y.shape[3];
+    ctx.bnUpdates.push({
+      name,
+      mean: tf.keep(tf.clone(mean)) as tf.Tensor1D,
+      variance: tf.keep(tf.mul(variance, n / Math.max(1, n - 1))) as tf.Tensor1D,
+    });
+  } else {
+    mean = p.get(`${name}.bn.runMean`);
+    variance = p.get(`${name}.bn.runVar`);
+  }
+  // Written out rather than tf.batchNorm: tfjs's batchNorm gradient only handles inputs up to rank 4.
+  const scale = tf.mul(tf.rsqrt(tf.add(variance, BN_EPS)), p.get(`${name}.bn.gamma`));
+  const normed = tf.add(tf.mul(tf.sub(y, mean), scale), p.get(`${name}.bn.beta`));
+  return tf.relu(normed) as tf.Tensor5D;
+}
+
+/** Apply recorded batch statistics to the running averages (outside any gradient tape). */
+export function applyBatchNormUpdates(p: ParamStore, updates: BatchNormUpdate[]): void {
+  tf.tidy(() => {
+    for (const u of updates) {
+      const rm = p.get(`${u.name}.bn.runMean`);
+      const rv = p.get(`${u.name}.bn.runVar`);
+      rm.assign(tf.add(tf.mul(rm, 1 - BN_MOMENTUM), tf.mul(u.mean, BN_MOMENTUM)));
+      rv.assign(tf.add(tf.mul(rv, 1 - BN_MOMENTUM), tf.mul(u.variance, BN_MOMENTUM)));
+    }
+  });
+  for (const u of updates) tf.dispose([u.mean, u.variance]);
+  updates.length = 0;
+}
+
+/** Largest group count <= 16 that divides the channels (16 for the paper's widths). */
+export function groupsFor(channels: number): number {
+  for (let g = Math.min(16, channels); g >= 1; g--) if (channels % g === 0) return g;
+  return 1;
+}
+
+export function defineGroupNorm(p: ParamStore, name: string, c: number): void {
+  p.constant(`${name}.gamma`, [c], 1);
+  p.constant(`${name}.beta`, [c], 0);
+}
+
+/** GroupNorm over any NDHWC (or N...C) tensor. */
+export function groupNorm(p: ParamStore, name: string, x: tf.Tensor, eps = 1e-5): tf.Tensor {
+  const shape = x.shape;
+  const c = shape[shape.length - 1];
+  const g = groupsFor(c);
+  const n = shape[0];
+  const spatial = shape.slice(1, -1).reduce((a, b) => a * b, 1);
+  const r = tf.reshape(x, [n, spatial, g, c / g]);
+  const { mean, variance } = tf.moments(r, [1, 3], true);
+  const normed = tf.reshape(tf.div(tf.sub(r, mean), tf.sqrt(tf.add(variance, eps))), shape);
+  return tf.add(tf.mul(normed, p.get(`${name}.gamma`)), p.get(`${name}.beta`));
+}
+
+export function defineConvTranspose(p: ParamStore, name: string, cin: number, cout: number): void {
+  // tfjs conv3dTranspose filters are [d, h, w, outChannels, inChannels].
+  p.heNormal(`${name}.w`, [2, 2, 2, cout, cin], 8 * cin);
+  p.constant(`${name}.b`, [cout], 0);
+}
+
+/** Transposed convolution, kernel 2, stride 2: doubles every spatial size. */
+export function convTranspose(p: ParamStore, name: string, x: tf.Tensor5D): tf.Tensor5D {
+  const [b, d, h, w] = x.shape;
+  const wt = p.get(`${name}.w`) as tf.Tensor5D;
+  const cout = wt.shape[3];
+  const y = tf.conv3dTranspose(x, wt, [b, 2 * d, 2 * h, 2 * w, cout], 2, "valid");
+  return tf.add(y, p.get(`${name}.b`)) as tf.Tensor5D;
+}

@@ -1,0 +1,76 @@
+/**
+ * Partial-label loss per case (DESIGN.md section 2): over the organs of the case's label template only,
+ * mean of per-organ Dice loss plus mean of per-organ BCE, each organ's term weighted by the case's
+ * organ ratio. The BCE term is also the case's "entropy" (the uncertainty the memories store).
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Organ-ratio weights for the template organs of one case, from voxel counts over the whole case:
+ * ratio_c = (voxels of all template organs) / (voxels of organ c), 0 where c is absent; scaled so the
+ * ratios sum to the number of template organs; ratios in (0, 1) raised to 1.
+ */
+export function organRatioWeights(counts: ReadonlyMap<number, number>, organs: readonly number[]): number[] {
+  const total = organs.reduce((s, c) => s + (counts.get(c) ?? 0), 0);
+  const ratio = organs.map((c) => {
+    const n = counts.get(c) ?? 0;
+    return n > 0 ? total / n : 0;
+  });
+  const sum = ratio.reduce((a, b) => a + b, 0);
+  if (sum === 0) return ratio; // no template organ in this case: nothing to learn from it
+  return ratio.map((r) => {
+    const w = (r * organs.length) / sum;
+    return w > 0 && w < 1 ? 1 : w;
+  });
+}
+
+export interface CaseLoss {
+  /** Dice + BCE (weighted), scalar. */
+  loss: tf.Scalar;
+  /** The weighted BCE term alone, scalar. */
+  bce: tf.Scalar;
+}
+
+const DICE_SMOOTH = 1e-5;
+
+/**
+ * Loss of one case. logits [D, H, W, 32]; target one-hot of the template organs [D, H, W, T] (float);
+ * organ indices (0-based class channels) [T]; weights [T].
+ */
+export function partialLabelLoss(logits: tf.Tensor4D, target: tf.Tensor4D, organChannels: number[], weights: number[]): CaseLoss {
+  const T = organChannels.length;
+  if (T === 0) throw new Error("partialLabelLoss: the template has no organs");
+  // Select the template's channels with a 0/1 matrix product: tfjs-wasm has no gradient kernel for gather.
+  const C = logits.shape[3];
+  const selection = new Float32Array(C * T);
+  organChannels.forEach((ch, k) => (selection[ch * T + k] = 1));
+  const x = tf.matMul(tf.reshape(logits, [-1, C]), tf.tensor2d(selection, [C, T])); // [V, T]
+  const y = tf.reshape(target, [-1, T]);
+  const p = tf.sigmoid(x);
+  // Binary Dice with squared denominators (the Universal Model's BinaryDiceLoss, p = 2).
+  const num = tf.add(tf.mul(2, tf.sum(tf.mul(p, y), 0)), DICE_SMOOTH);
+  const den = tf.add(tf.add(tf.sum(tf.square(p), 0), tf.sum(tf.square(y), 0)), DICE_SMOOTH);
+  const dice = tf.sub(1, tf.div(num, den)); // [T]
+  // BCE with logits, numerically stable: max(x, 0) - x*y + log(1 + exp(-|x|)).
+  const bceVox = tf.add(tf.sub(tf.relu(x), tf.mul(x, y)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
+  const bce = tf.mean(bceVox, 0); // [T]
+  const w = tf.tensor1d(weights);
+  const diceTerm = tf.div(tf.sum(tf.mul(w, dice)), T);
+  const bceTerm = tf.div(tf.sum(tf.mul(w, bce)), T) as tf.Scalar;
+  return { loss: tf.add(diceTerm, bceTerm) as tf.Scalar, bce: bceTerm };
+}
+
+/** One-hot target [D, H, W, T] of the given class ids from a class-id patch (x fastest). */
+export function oneHotTarget(label: Uint8Array, shape: [number, number, number], organs: readonly number[]): tf.Tensor4D {
+  const [nx, ny, nz] = shape;
+  const T = organs.length;
+  const pos = new Int16Array(256).fill(-1);
+  organs.forEach((c, k) => (pos[c] = k));
+  // Tensor layout [D=z, H=y, W=x, T] so that a patch's x-fastest order is the tensor's row-major order.
+  const out = new Float32Array(label.length * T);
+  for (let i = 0; i < label.length; i++) {
+    const k = pos[label[i]];
+    if (k >= 0) out[i * T + k] = 1;
+  }
+  return tf.tensor4d(out, [nz, ny, nx, T]);
+}

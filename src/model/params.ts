@@ -1,0 +1,91 @@
+/**
+ * Named trainable parameters (and non-trainable buffers such as BatchNorm running statistics) as tfjs
+ * variables, with deterministic seeded initialisation and plain-array export/import for checkpoints.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../util/rng.js";
+
+export interface NamedArray {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+let variableCounter = 0;
+
+export class ParamStore {
+  readonly trainable = new Map<string, tf.Variable>();
+  readonly buffers = new Map<string, tf.Variable>();
+  private readonly rng: Rng;
+
+  constructor(seed: number) {
+    this.rng = new Rng(seed);
+  }
+
+  private add(name: string, shape: number[], values: Float32Array, trainable: boolean): tf.Variable {
+    if (this.trainable.has(name) || this.buffers.has(name)) throw new Error(`parameter ${name} defined twice`);
+    const v = tf.variable(tf.tensor(values, shape), trainable, `${name}#${++variableCounter}`);
+    (trainable ? this.trainable : this.buffers).set(name, v);
+    return v;
+  }
+
+  /** He-normal initialisation (fan in), from the store's seeded generator. */
+  heNormal(name: string, shape: number[], fanIn: number): tf.Variable {
+    const sd = Math.sqrt(2 / fanIn);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const vals = new Float32Array(n);
+    for (let i = 0; i < n; i++) vals[i] = this.rng.normal(0, sd);
+    return this.add(name, shape, vals, true);
+  }
+
+  uniform(name: string, shape: number[], bound: number): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const vals = new Float32Array(n);
+    for (let i = 0; i < n; i++) vals[i] = this.rng.uniform(-bound, bound);
+    return this.add(name, shape, vals, true);
+  }
+
+  constant(name: string, shape: number[], value: number, trainable = true): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return this.add(name, shape, new Float32Array(n).fill(value), trainable);
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.trainable.get(name) ?? this.buffers.get(name);
+    if (!v) throw new Error(`no parameter named ${name}`);
+    return v;
+  }
+
+  trainableList(): tf.Variable[] {
+    return [...this.trainable.values()];
+  }
+
+  count(): number {
+    let n = 0;
+    for (const v of this.trainable.values()) n += v.size;
+    return n;
+  }
+
+  /** All values (trainable and buffers), for checkpoints. */
+  exportArrays(): NamedArray[] {
+    return [...this.trainable, ...this.buffers].map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array }));
+  }
+
+  importArrays(arrays: NamedArray[], source: string): void {
+    const byName = new Map(arrays.map((a) => [a.name, a]));
+    for (const [name, v] of [...this.trainable, ...this.buffers]) {
+      const a = byName.get(name);
+      if (!a) throw new Error(`${source}: checkpoint has no parameter ${name} (different model config?)`);
+      if (a.shape.join(",") !== v.shape.join(",")) {
+        throw new Error(`${source}: parameter ${name} has shape [${a.shape}] in the checkpoint, the model has [${v.shape}]`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(a.values, v.shape)));
+    }
+  }
+
+  dispose(): void {
+    for (const v of [...this.trainable.values(), ...this.buffers.values()]) v.dispose();
+    this.trainable.clear();
+    this.buffers.clear();
+  }
+}

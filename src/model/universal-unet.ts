@@ -1,0 +1,186 @@
+/**
+ * The network of DESIGN.md section 2: a Models Genesis 3D U-Net backbone (4 levels of two
+ * conv+BN+ReLU, max-pool between, transposed-conv k2 s2 up path with skip concatenation) and the
+ * Universal Model head (CLIP class embeddings -> per-class dynamic 8-8-8-1 convolution heads).
+ * Widths are configurable: the paper's [32, 64, 128, 256, 512] or narrow ones for CPU.
+ * Layout NDHWC; input [B, D, H, W, 1]; outputs 32 logits per voxel and the 256-d pooled feature.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { NUM_CLASSES } from "../data/ontology.js";
+import {
+  applyBatchNormUpdates,
+  convBnRelu,
+  convTranspose,
+  defineConvBnRelu,
+  defineConvTranspose,
+  defineGroupNorm,
+  groupNorm,
+  type ForwardContext,
+} from "./layers.js";
+import { ParamStore } from "./params.js";
+import { registerConv3dTransposeGradient } from "./transpose-grad.js";
+
+export interface ModelConfig {
+  /** Channel widths [w0, w1, w2, w3, w4]: level 0 is 1->w0->w1, level k is w_k->w_k->w_(k+1). */
+  widths: [number, number, number, number, number];
+  /** Pooled feature size (256 in the Universal Model). */
+  featureDim: number;
+  /** Channels of the per-class dynamic head (8). */
+  headChannels: number;
+  seed: number;
+}
+
+export const PAPER_WIDTHS: ModelConfig["widths"] = [32, 64, 128, 256, 512];
+
+/** Weights and biases of one class's dynamic head: 8x8, 8x8, 8x1 convs. */
+export function dynamicParamCount(h: number): number {
+  return h * h + h * h + h + h + h + 1;
+}
+
+export interface ModelOutput {
+  /** [B, D, H, W, 32] */
+  logits: tf.Tensor5D;
+  /** [B, featureDim] (not normalised) */
+  feature: tf.Tensor2D;
+}
+
+export class UniversalUNet {
+  readonly params: ParamStore;
+  private readonly textEmbedding: tf.Tensor2D;
+
+  constructor(
+    readonly config: ModelConfig,
+    /** [32, 512] CLIP embeddings of the class names (assets/txt_encoding.json). */
+    textEmbedding: number[][],
+  ) {
+    registerConv3dTransposeGradient();
+    if (textEmbedding.length !== NUM_CLASSES) throw new Error(`text embedding must have ${NUM_CLASSES} rows, got ${textEmbedding.length}`);
+    this.textEmbedding = tf.keep(tf.tensor2d(textEmbedding));
+    const p = (this.params = new ParamStore(config.seed));
+    const [w0, w1, w2, w3, w4] = config.widths;
+    const h = config.headChannels;
+    const levels: [number, number, number][] = [
+      [1, w0, w1],
+      [w1, w1, w2],
+      [w2, w2, w3],
+      [w3, w3, w4],
+    ];
+    levels.forEach(([a, b, c], i) => {
+      defineConvBnRelu(p, `down${i}.a`, a, b);
+      defineConvBnRelu(p, `down${i}.b`, b, c);
+    });
+    // Up path: level k receives the deeper output (channels cIn), upsampled, concatenated with skip k.
+    const ups: [number, number, number][] = [
+      [w4, w3, w3], // from bottleneck: convT w4->w4, concat skip2 (w3) -> w3
+      [w3, w2, w2],
+      [w2, w1, w1],
+    ];
+    ups.forEach(([cin, skip, cout], i) => {
+      defineConvTranspose(p, `up${i}.t`, cin, cin);
+      defineConvBnRelu(p, `up${i}.a`, cin + skip, cout);
+      defineConvBnRelu(p, `up${i}.b`, cout, cout);
+    });
+    // Universal Model head.
+    defineGroupNorm(p, "gap.gn", w4);
+    p.heNormal("gap.w", [w4, config.featureDim], w4);
+    p.constant("gap.b", [config.featureDim], 0);
+    p.uniform("text.w", [512, config.featureDim], 1 / Math.sqrt(512));
+    p.constant("text.b", [config.featureDim], 0);
+    const nParams = dynamicParamCount(h);
+    p.uniform("controller.w", [2 * config.featureDim, nParams], 1 / Math.sqrt(2 * config.featureDim));
+    p.constant("controller.b", [nParams], 0);
+    defineGroupNorm(p, "precls.gn", w1);
+    p.heNormal("precls.w", [w1, h], w1);
+    p.constant("precls.b", [h], 0);
+  }
+
+  /** Every spatial size must be divisible by 8 (three 2x poolings). */
+  static checkInputShape(shape: number[]): void {
+    if (shape.length !== 5 || shape[4] !== 1) throw new Error(`model input must be [B, D, H, W, 1], got [${shape}]`);
+    if (shape.slice(1, 4).some((s) => s % 8 !== 0)) throw new Error(`model input spatial size must be divisible by 8, got [${shape.slice(1, 4)}]`);
+  }
+
+  forward(x: tf.Tensor5D, ctx: ForwardContext): ModelOutput {
+    UniversalUNet.checkInputShape(x.shape);
+    const p = this.params;
+    const skips: tf.Tensor5D[] = [];
+    let h = x;
+    for (let i = 0; i < 4; i++) {
+      h = convBnRelu(p, `down${i}.a`, h, ctx);
+      h = convBnRelu(p, `down${i}.b`, h, ctx);
+      if (i < 3) {
+        skips.push(h);
+        h = tf.maxPool3d(h, 2, 2, "valid");
+      }
+    }
+    const bottleneck = h;
+    for (let i = 0; i < 3; i++) {
+      const up = convTranspose(p, `up${i}.t`, h);
+      h = tf.concat([up, skips[2 - i]], 4) as tf.Tensor5D;
+      h = convBnRelu(p, `up${i}.a`, h, ctx);
+      h = convBnRelu(p, `up${i}.b`, h, ctx);
+    }
+    // Pooled feature: GroupNorm + ReLU + global average pool + 1x1 conv.
+    const pooled = tf.mean(tf.relu(groupNorm(p, "gap.gn", bottleneck)), [1, 2, 3]) as tf.Tensor2D;
+    const feature = tf.add(tf.matMul(pooled, p.get("gap.w") as tf.Tensor2D), p.get("gap.b")) as tf.Tensor2D;
+    // Class embeddings -> feature space.
+    const text = tf.relu(tf.add(tf.matMul(this.textEmbedding, p.get("text.w") as tf.Tensor2D), p.get("text.b"))) as tf.Tensor2D;
+    // Decoder features -> headChannels.
+    const dec = tf.relu(groupNorm(p, "precls.gn", h)) as tf.Tensor5D;
+    const [b, d, hh, w, c] = dec.shape;
+    const hc = this.config.headChannels;
+    const decFlat = tf.add(tf.matMul(tf.reshape(dec, [b * d * hh * w, c]), p.get("precls.w") as tf.Tensor2D), p.get("precls.b"));
+    const logitsPerCase: tf.Tensor[] = [];
+    for (let i = 0; i < b; i++) {
+      const fi = tf.slice(feature, [i, 0], [1, -1]);
+      const cond = tf.concat([tf.tile(fi, [NUM_CLASSES, 1]), text], 1); // [32, 2F]
+      const dyn = tf.add(tf.matMul(cond, p.get("controller.w") as tf.Tensor2D), p.get("controller.b")); // [32, P]
+      const xi = tf.slice(decFlat, [i * d * hh * w, 0], [d * hh * w, hc]); // [V, h]
+      logitsPerCase.push(applyDynamicHeads(xi, dyn, hc, [d, hh, w]));
+    }
+    const logits = (b === 1 ? tf.expandDims(logitsPerCase[0], 0) : tf.stack(logitsPerCase)) as tf.Tensor5D;
+    return { logits, feature };
+  }
+
+  /** Inference: no batch statistics recorded. */
+  predict(x: tf.Tensor5D): ModelOutput {
+    return this.forward(x, { training: false, bnUpdates: [] });
+  }
+
+  applyBatchNormUpdates(ctx: ForwardContext): void {
+    applyBatchNormUpdates(this.params, ctx.bnUpdates);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+    this.textEmbedding.dispose();
+  }
+}
+
+/**
+ * Run the 32 per-class heads on shared features x [V, h] with parameters dyn [32, P], laid out as in the
+ * reference (weights w1 [h out, h in], w2 [h, h], w3 [1, h], then biases b1, b2, b3). Returns [D, H, W, 32].
+ */
+function applyDynamicHeads(x: tf.Tensor, dyn: tf.Tensor, h: number, spatial: [number, number, number]): tf.Tensor {
+  const C = NUM_CLASSES;
+  let o = 0;
+  const take = (n: number) => {
+    const t = tf.slice(dyn, [0, o], [C, n]);
+    o += n;
+    return t;
+  };
+  const w1 = tf.reshape(take(h * h), [C, h, h]); // [C, out, in]
+  const w2 = tf.reshape(take(h * h), [C, h, h]);
+  const w3 = tf.reshape(take(h), [C, 1, h]);
+  const b1 = take(h);
+  const b2 = take(h);
+  const b3 = take(1);
+  const V = x.shape[0];
+  // Layer 1 for all classes in one product: x [V, in] @ [in, C*out].
+  const w1cat = tf.reshape(tf.transpose(w1, [2, 0, 1]), [h, C * h]);
+  let y = tf.add(tf.reshape(tf.matMul(x, w1cat), [V, C, h]), b1); // [V, C, h]
+  y = tf.transpose(tf.relu(y), [1, 0, 2]); // [C, V, h]
+  y = tf.relu(tf.add(tf.matMul(y, w2, false, true), tf.expandDims(b2, 1))); // [C, V, h]
+  const out = tf.add(tf.matMul(y, w3, false, true), tf.expandDims(b3, 1)); // [C, V, 1]
+  return tf.reshape(tf.transpose(tf.reshape(out, [C, V])), [...spatial, C]);
+}

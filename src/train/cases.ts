@@ -1,0 +1,87 @@
+/**
+ * Prepared cases for training and evaluation: read from a prepared folder's manifest, padded to the
+ * patch size, with the per-case organ-ratio weights of the loss. The stream is the train split in the
+ * paper's site order (D1..D16), cases in manifest order within a site; never shuffled.
+ */
+import { join } from "node:path";
+import { readManifest, type Manifest, type ManifestCase, type Split } from "../data/manifest.js";
+import { readLabelNifti, readNifti, NiftiError } from "../data/nifti.js";
+import { SITES, templateClasses } from "../data/ontology.js";
+import { padToAtLeast, sameGeometry, type Vec3, type Volume } from "../data/volume.js";
+import { organRatioWeights } from "../model/loss.js";
+
+export interface TrainingCase {
+  /** Position in its list (stream position for the train split). */
+  idx: number;
+  id: string;
+  site: string;
+  template: string;
+  /** Template class ids (the organs the loss sees). */
+  organs: number[];
+  /** Organ-ratio weights, aligned with `organs`. */
+  weights: number[];
+  image: Volume<Float32Array>;
+  label: Volume<Uint8Array>;
+}
+
+const SITE_ORDER = new Map(SITES.map((s, i) => [s.id, i]));
+
+/** Manifest cases of one split, in stream order (sites in the paper's order; others after, by name). */
+export function orderedCases(m: Manifest, split: Split, sites?: string[]): ManifestCase[] {
+  const cs = m.cases.filter((c) => c.split === split && (!sites || sites.includes(c.site)));
+  return cs
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => {
+      const sa = SITE_ORDER.get(a.c.site) ?? 1000;
+      const sb = SITE_ORDER.get(b.c.site) ?? 1000;
+      return sa - sb || (sa === 1000 ? a.c.site.localeCompare(b.c.site) : 0) || a.i - b.i;
+    })
+    .map((x) => x.c);
+}
+
+export class CaseStore {
+  readonly manifest: Manifest;
+  private readonly cache = new Map<string, TrainingCase>();
+
+  constructor(
+    readonly dir: string,
+    readonly roi: Vec3,
+    /** Keep at most this many cases in memory (volumes are re-read after eviction). */
+    private readonly cacheLimit = 4096,
+  ) {
+    this.manifest = readManifest(dir);
+  }
+
+  list(split: Split, sites?: string[]): ManifestCase[] {
+    return orderedCases(this.manifest, split, sites);
+  }
+
+  load(c: ManifestCase, idx: number): TrainingCase {
+    const key = `${c.id}@${idx}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const imageFile = join(this.dir, c.image);
+    const labelFile = join(this.dir, c.label);
+    const img = readNifti(imageFile);
+    const lab = readLabelNifti(labelFile);
+    if (!sameGeometry(img, lab, 1e-2)) throw new NiftiError(labelFile, `grid does not match its image ${imageFile}`);
+    const organs = [...templateClasses(c.template)];
+    const counts = new Map<number, number>();
+    for (const v of lab.data) if (v) counts.set(v, (counts.get(v) ?? 0) + 1);
+    const stray = [...counts.keys()].filter((k) => !organs.includes(k));
+    if (stray.length) throw new NiftiError(labelFile, `classes ${stray.join(", ")} are not in template "${c.template}"`);
+    const tc: TrainingCase = {
+      idx,
+      id: c.id,
+      site: c.site,
+      template: c.template,
+      organs,
+      weights: organRatioWeights(counts, organs),
+      image: padToAtLeast({ shape: img.shape, spacing: img.spacing, affine: img.affine, data: img.data }, this.roi),
+      label: padToAtLeast({ shape: lab.shape, spacing: lab.spacing, affine: lab.affine, data: lab.data }, this.roi),
+    };
+    if (this.cache.size >= this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, tc);
+    return tc;
+  }
+}

@@ -1,0 +1,93 @@
+/** Training configuration, its per-profile defaults, and validation with clear messages. */
+import type { Vec3 } from "../data/volume.js";
+import type { ModelConfig } from "../model/universal-unet.js";
+import { PAPER_WIDTHS } from "../model/universal-unet.js";
+import { profileByName, type ProfileName } from "../profiles.js";
+import { TRAINING } from "../data/ontology.js";
+
+export type Strategy = "lm" | "dm" | "sm" | "repeated";
+
+export interface TrainConfig {
+  profile: ProfileName;
+  strategy: Strategy;
+  /** Memory size N (online strategies). */
+  memorySize: number;
+  /** Sampling rate S: replays per arrival. */
+  samplingRate: number;
+  /** SM: protect the top 1/K by entropy (8 / 4 / 2 = top 12.5 / 25 / 50 %). */
+  topK: number;
+  /** Repeated baseline: epochs. */
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  polyakGamma: number;
+  roi: Vec3;
+  model: ModelConfig;
+  seed: number;
+  /** Iterations between checkpoints. */
+  checkpointEvery: number;
+  /** Apply the paper's augmentations (false: crops only). */
+  augment: boolean;
+}
+
+export interface TrainDefaults {
+  widths: ModelConfig["widths"];
+  memorySize: number;
+  samplingRate: number;
+  epochs: number;
+  checkpointEvery: number;
+}
+
+/** Profile defaults; the paper profile is the paper's setting (N 128, S 100, full widths, 96^3). */
+export const TRAIN_DEFAULTS: Record<ProfileName, TrainDefaults> = {
+  smoke: { widths: [4, 8, 16, 32, 64], memorySize: 8, samplingRate: 2, epochs: 2, checkpointEvery: 10 },
+  mini: { widths: [8, 16, 32, 64, 128], memorySize: 16, samplingRate: 4, epochs: 8, checkpointEvery: 50 },
+  paper: { widths: PAPER_WIDTHS, memorySize: TRAINING.memorySizeN, samplingRate: TRAINING.samplingRateS, epochs: 100, checkpointEvery: 500 },
+};
+
+export function defaultConfig(profile: ProfileName, strategy: Strategy, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const p = profileByName(profile);
+  const d = TRAIN_DEFAULTS[profile];
+  const seed = overrides.seed ?? 1;
+  const cfg: TrainConfig = {
+    profile,
+    strategy,
+    memorySize: d.memorySize,
+    samplingRate: d.samplingRate,
+    topK: TRAINING.topKEntropy,
+    epochs: d.epochs,
+    batchSize: 1,
+    lr: TRAINING.lr,
+    weightDecay: TRAINING.weightDecay,
+    polyakGamma: TRAINING.polyakGamma,
+    roi: p.roi,
+    model: { widths: d.widths, featureDim: 256, headChannels: 8, seed },
+    seed,
+    checkpointEvery: d.checkpointEvery,
+    augment: true,
+    ...overrides,
+  };
+  if (overrides.seed !== undefined && !overrides.model) cfg.model = { ...cfg.model, seed: overrides.seed };
+  validateConfig(cfg);
+  return cfg;
+}
+
+export function validateConfig(c: TrainConfig): void {
+  const bad = (m: string) => {
+    throw new Error(`bad training config: ${m}`);
+  };
+  if (!["lm", "dm", "sm", "repeated"].includes(c.strategy)) bad(`strategy must be lm, dm, sm or repeated, got "${c.strategy}"`);
+  const posInt = (v: number, name: string) => (!Number.isInteger(v) || v < 1) && bad(`${name} must be a positive integer, got ${v}`);
+  posInt(c.memorySize, "memory size");
+  posInt(c.samplingRate, "sampling rate");
+  posInt(c.topK, "top-k");
+  posInt(c.epochs, "epochs");
+  posInt(c.batchSize, "batch size");
+  posInt(c.checkpointEvery, "checkpoint interval");
+  if (!(c.lr > 0) || !Number.isFinite(c.lr)) bad(`lr must be positive, got ${c.lr}`);
+  if (!(c.weightDecay >= 0)) bad(`weight decay must be >= 0, got ${c.weightDecay}`);
+  if (!(c.polyakGamma > 0 && c.polyakGamma <= 1)) bad(`polyak gamma must be in (0, 1], got ${c.polyakGamma}`);
+  if (c.roi.length !== 3 || c.roi.some((r) => !Number.isInteger(r) || r < 8 || r % 8 !== 0)) bad(`patch size must be three multiples of 8, got ${c.roi}`);
+  if (c.model.widths.length !== 5 || c.model.widths.some((w) => !Number.isInteger(w) || w < 1)) bad(`model widths must be 5 positive integers, got ${c.model.widths}`);
+}

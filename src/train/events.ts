@@ -1,0 +1,33 @@
+/** What a training run tells its caller (notebooks, the CLI, the run folder's metrics). */
+import type { MemorySnapshotItem } from "../memory/memory.js";
+
+export interface StepEvent {
+  it: number;
+  budget: number;
+  loss: number;
+  lr: number;
+  /** Stream positions trained in this step. */
+  cases: number[];
+  ms: number;
+}
+
+export interface ArrivalEvent {
+  pos: number;
+  site: string;
+  memorySize: number;
+}
+
+export interface SiteEndEvent {
+  site: string;
+  it: number;
+  memory: MemorySnapshotItem[];
+}
+
+export interface TrainEvents {
+  onStep?: (e: StepEvent) => void | Promise<void>;
+  onArrival?: (e: ArrivalEvent) => void | Promise<void>;
+  /** After the replays of a site's last arrival (online strategies); awaited, e.g. to evaluate. */
+  onSiteEnd?: (e: SiteEndEvent) => void | Promise<void>;
+  onEpochEnd?: (e: { epoch: number; it: number }) => void | Promise<void>;
+  onCheckpoint?: (e: { it: number }) => void | Promise<void>;
+}

@@ -1,0 +1,70 @@
+/**
+ * One optimisation step on a batch of patches, returning what the memories observe per case:
+ * the loss, the BCE term ("entropy") and the pooled feature, all from the training forward pass.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Patch } from "../data/augment.js";
+import { oneHotTarget, partialLabelLoss } from "../model/loss.js";
+import type { UniversalUNet } from "../model/universal-unet.js";
+import type { AdamW } from "./adamw.js";
+
+export interface StepCase {
+  patch: Patch;
+  organs: number[];
+  weights: number[];
+}
+
+export interface StepResult {
+  loss: number;
+  perCase: { loss: number; entropy: number; feature: Float32Array }[];
+}
+
+/** Stack patches into the model's input [B, z, y, x, 1]. */
+export function patchBatch(patches: Patch[]): tf.Tensor5D {
+  const [nx, ny, nz] = patches[0].shape;
+  const data = new Float32Array(patches.length * nx * ny * nz);
+  patches.forEach((p, i) => {
+    if (p.shape.some((s, k) => s !== patches[0].shape[k])) throw new Error("all patches in a batch must have one shape");
+    data.set(p.image, i * nx * ny * nz);
+  });
+  return tf.tensor5d(data, [patches.length, nz, ny, nx, 1]);
+}
+
+export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], lr: number): StepResult {
+  const ctx = { training: true, bnUpdates: [] as import("../model/layers.js").BatchNormUpdate[] };
+  const kept: tf.Tensor[] = [];
+  const vars = model.params.trainable;
+  const x = patchBatch(batch.map((b) => b.patch));
+  const targets = batch.map((b) => oneHotTarget(b.patch.label, b.patch.shape, b.organs));
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.forward(x, ctx);
+    const losses: tf.Scalar[] = [];
+    batch.forEach((b, i) => {
+      const logits = tf.squeeze(tf.slice(out.logits, [i, 0, 0, 0, 0], [1, -1, -1, -1, -1]), [0]) as tf.Tensor4D;
+      const l = partialLabelLoss(logits, targets[i], b.organs.map((c) => c - 1), b.weights);
+      losses.push(l.loss);
+      kept.push(tf.keep(tf.clone(l.loss)), tf.keep(tf.clone(l.bce)));
+    });
+    kept.push(tf.keep(tf.clone(out.feature)));
+    return tf.div(tf.addN(losses), batch.length) as tf.Scalar;
+  }, model.params.trainableList());
+  const loss = value.dataSync()[0];
+  if (!Number.isFinite(loss)) {
+    // Refuse the update: the weights in memory (and every checkpoint on disk) stay as they were.
+    tf.dispose([value, x, ...targets, ...kept, ...Object.values(grads), ...ctx.bnUpdates.flatMap((u) => [u.mean, u.variance])]);
+    throw new Error(`training diverged: loss is ${loss} (NaN/Inf); lower the learning rate or check the data`);
+  }
+  const byName = new Map<string, tf.Tensor>();
+  for (const [name, v] of vars) if (grads[v.name]) byName.set(name, grads[v.name]);
+  opt.apply(byName, lr);
+  model.applyBatchNormUpdates(ctx);
+  const feature = kept[kept.length - 1].dataSync() as Float32Array;
+  const fdim = feature.length / batch.length;
+  const perCase = batch.map((_, i) => ({
+    loss: kept[2 * i].dataSync()[0],
+    entropy: kept[2 * i + 1].dataSync()[0],
+    feature: feature.slice(i * fdim, (i + 1) * fdim),
+  }));
+  tf.dispose([value, x, ...targets, ...kept, ...Object.values(grads)]);
+  return { loss, perCase };
+}
