@@ -5,6 +5,7 @@ import { runPhantomSet } from "../../data-prep/phantom-set.js";
 import { writePhantomFigure } from "../../data-prep/phantom-figure.js";
 import { templateKeys } from "../data/ontology.js";
 import { profileByName } from "../profiles.js";
+import { evalCommand, trainCommand } from "./train-commands.js";
 import { helpText, parseCommand, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
 
 const phantom: CommandSpec = {
@@ -106,7 +107,7 @@ const prep: CommandSpec = {
   },
 };
 
-export const COMMANDS: CommandSpec[] = [phantom, prep];
+export const COMMANDS: CommandSpec[] = [phantom, prep, trainCommand, evalCommand];
 
 export function usage(): string {
   return [

@@ -4,6 +4,8 @@ import type { UniversalUNet } from "../model/universal-unet.js";
 import type { TrainingCase } from "../train/cases.js";
 import { dice, summariseDice, type CaseDice, type DiceSummary } from "./dice.js";
 import { slidingWindowProbabilities } from "./sliding-window.js";
+import type { CaseStore } from "../train/cases.js";
+import { Progress } from "../util/progress.js";
 
 export function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3): CaseDice {
   // Only organs of the template with non-empty ground truth count.
@@ -26,6 +28,25 @@ export function evaluateCases(model: UniversalUNet, cases: TrainingCase[], roi: 
   const results = cases.map((c, i) => {
     const r = evaluateCase(model, c, roi);
     onCase?.(i, r);
+    return r;
+  });
+  return { cases: results, summary: summariseDice(results) };
+}
+
+
+/** Evaluate on a split of a prepared folder (optionally some sites), with progress on long runs. */
+export function evaluateSplit(
+  model: UniversalUNet,
+  store: CaseStore,
+  roi: Vec3,
+  opts: { split?: "train" | "test"; sites?: string[]; progress?: boolean } = {},
+): { cases: CaseDice[]; summary: DiceSummary } {
+  const list = store.list(opts.split ?? "test", opts.sites);
+  if (list.length === 0) throw new Error(`${store.dir}: no ${opts.split ?? "test"} cases${opts.sites ? ` for sites ${opts.sites.join(",")}` : ""}`);
+  const progress = opts.progress === false ? undefined : new Progress({ label: "eval", total: list.length });
+  const results = list.map((c, i) => {
+    const r = evaluateCase(model, store.load(c, i), roi);
+    progress?.update(i + 1, c.id);
     return r;
   });
   return { cases: results, summary: summariseDice(results) };

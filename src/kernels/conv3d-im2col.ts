@@ -126,6 +126,9 @@ export function conv3dBackpropInput<B extends Buffer32>(m: ConvMemory<B>, g: Con
   const plane = g.outH * g.outW;
   const dx = m.alloc(g.batch * g.inD * g.inH * g.inW * g.cin);
   m.view(dx).fill(0);
+  // The filter transposed once ([Cout, K]): XNNPACK's products with a transposed operand are ~10x slower.
+  const filterT = m.alloc(K * g.cout);
+  transposeInto(m.view(filter), K, g.cout, m.view(filterT));
   const block = depthBlock(g, MAX_COL_FLOATS);
   for (let b = 0; b < g.batch; b++)
     for (let od0 = 0; od0 < g.outD; od0 += block) {
@@ -134,12 +137,53 @@ export function conv3dBackpropInput<B extends Buffer32>(m: ConvMemory<B>, g: Con
       const dyBlock = m.alloc(rows * g.cout);
       const start = ((b * g.outD + od0) * plane) * g.cout;
       m.view(dyBlock).set(m.view(dy).subarray(start, start + rows * g.cout));
-      const dcol = m.matmul(dyBlock, rows, g.cout, filter, K, g.cout, false, true);
+      const dcol = m.matmul(dyBlock, rows, g.cout, filterT, g.cout, K, false, false);
       col2imAdd(g, m.view(dcol), b, od0, od1, m.view(dx));
       m.free(dyBlock);
       m.free(dcol);
     }
+  m.free(filterT);
   return dx;
+}
+
+/** out[c * rows + r] = a[r * cols + c]. */
+export function transposeInto(a: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = a[base + c];
+  }
+}
+
+/**
+ * The transposed column matrix colT [K, rows] (rows = output voxels of depths [od0, od1)), so that the
+ * filter gradient is the plain product colT @ dy: XNNPACK packs its second operand on every call, and
+ * packing dy [rows, Cout] is far cheaper than packing col [rows, K].
+ */
+export function im2colTransposed(g: ConvGeometry, x: Float32Array, b: number, od0: number, od1: number, colT: Float32Array): void {
+  const rows = (od1 - od0) * g.outH * g.outW;
+  let k = 0;
+  for (let kd = 0; kd < g.fd; kd++)
+    for (let kh = 0; kh < g.fh; kh++)
+      for (let kw = 0; kw < g.fw; kw++)
+        for (let ci = 0; ci < g.cin; ci++, k++) {
+          let r = k * rows;
+          for (let od = od0; od < od1; od++) {
+            const id = od * g.sd - g.padFront + kd;
+            for (let oh = 0; oh < g.outH; oh++) {
+              const ih = oh * g.sh - g.padTop + kh;
+              if (id < 0 || id >= g.inD || ih < 0 || ih >= g.inH) {
+                colT.fill(0, r, r + g.outW);
+                r += g.outW;
+                continue;
+              }
+              const rowBase = ((b * g.inD + id) * g.inH + ih) * g.inW;
+              for (let ow = 0; ow < g.outW; ow++, r++) {
+                const iw = ow * g.sw - g.padLeft + kw;
+                colT[r] = iw >= 0 && iw < g.inW ? x[(rowBase + iw) * g.cin + ci] : 0;
+              }
+            }
+          }
+        }
 }
 
 export function conv3dBackpropFilter<B extends Buffer32>(m: ConvMemory<B>, g: ConvGeometry, x: B, dy: B): B {
@@ -147,19 +191,28 @@ export function conv3dBackpropFilter<B extends Buffer32>(m: ConvMemory<B>, g: Co
   const plane = g.outH * g.outW;
   const acc = new Float32Array(K * g.cout);
   const block = depthBlock(g, MAX_COL_FLOATS);
+  const whole = g.batch === 1 && block >= g.outD;
   for (let b = 0; b < g.batch; b++)
     for (let od0 = 0; od0 < g.outD; od0 += block) {
       const od1 = Math.min(g.outD, od0 + block);
       const rows = (od1 - od0) * plane;
-      const col = m.alloc(rows * K);
-      im2col(g, m.view(x), b, od0, od1, m.view(col));
-      const dyBlock = m.alloc(rows * g.cout);
-      const start = ((b * g.outD + od0) * plane) * g.cout;
-      m.view(dyBlock).set(m.view(dy).subarray(start, start + rows * g.cout));
-      const part = m.matmul(col, rows, K, dyBlock, rows, g.cout, true, false);
+      const colT = m.alloc(rows * K);
+      im2colTransposed(g, m.view(x), b, od0, od1, m.view(colT));
+      // dy rows of this block are contiguous; copy them only when blocking.
+      let dyBlock = dy;
+      if (!whole) {
+        dyBlock = m.alloc(rows * g.cout);
+        const start = ((b * g.outD + od0) * plane) * g.cout;
+        m.view(dyBlock).set(m.view(dy).subarray(start, start + rows * g.cout));
+      }
+      const part = m.matmul(colT, K, rows, dyBlock, rows, g.cout, false, false);
+      if (whole) {
+        m.free(colT);
+        return part;
+      }
       const pv = m.view(part);
       for (let i = 0; i < acc.length; i++) acc[i] += pv[i];
-      m.free(col);
+      m.free(colT);
       m.free(dyBlock);
       m.free(part);
     }

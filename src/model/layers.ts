@@ -17,8 +17,14 @@ export interface ForwardContext {
 export const BN_MOMENTUM = 0.1; // PyTorch's default
 const BN_EPS = 1e-5;
 
-export function defineConvBnRelu(p: ParamStore, name: string, cin: number, cout: number): void {
-  p.heNormal(`${name}.conv.w`, [3, 3, 3, cin, cout], 27 * cin);
+/**
+ * cin may list several inputs (e.g. upsampled and skip features): the filter over their channel
+ * concatenation is kept as one block per input, so no concat or slice is needed at run time.
+ */
+export function defineConvBnRelu(p: ParamStore, name: string, cin: number | number[], cout: number): void {
+  const parts = Array.isArray(cin) ? cin : [cin];
+  const fanIn = 27 * parts.reduce((a, b) => a + b, 0);
+  parts.forEach((c, i) => p.heNormal(`${name}.conv.w${parts.length > 1 ? i : ""}`, [3, 3, 3, c, cout], fanIn));
   p.constant(`${name}.conv.b`, [cout], 0);
   p.constant(`${name}.bn.gamma`, [cout], 1);
   p.constant(`${name}.bn.beta`, [cout], 0);
@@ -26,9 +32,18 @@ export function defineConvBnRelu(p: ParamStore, name: string, cin: number, cout:
   p.constant(`${name}.bn.runVar`, [cout], 1, false);
 }
 
-/** Models Genesis "LUConv": conv3d(k3, pad 1) + BatchNorm3d + ReLU. */
-export function convBnRelu(p: ParamStore, name: string, x: tf.Tensor5D, ctx: ForwardContext): tf.Tensor5D {
-  const y = tf.add(tf.conv3d(x, p.get(`${name}.conv.w`) as tf.Tensor5D, 1, "same"), p.get(`${name}.conv.b`)) as tf.Tensor5D;
+/**
+ * Models Genesis "LUConv": conv3d(k3, pad 1) + BatchNorm3d + ReLU. Given several inputs, convolves their
+ * channel concatenation (each input with its slice of the filter, summed).
+ */
+export function convBnRelu(p: ParamStore, name: string, input: tf.Tensor5D | tf.Tensor5D[], ctx: ForwardContext): tf.Tensor5D {
+  const parts = Array.isArray(input) ? input : [input];
+  const convs = parts.map((x, i) => {
+    const w = p.get(`${name}.conv.w${parts.length > 1 ? i : ""}`) as tf.Tensor5D;
+    if (x.shape[4] !== w.shape[3]) throw new Error(`${name}: input ${i} has ${x.shape[4]} channels, its filter expects ${w.shape[3]}`);
+    return tf.conv3d(x, w, 1, "same");
+  });
+  const y = tf.add(convs.length === 1 ? convs[0] : tf.addN(convs), p.get(`${name}.conv.b`)) as tf.Tensor5D;
   let mean: tf.Tensor;
   let variance: tf.Tensor;
   if (ctx.training) {

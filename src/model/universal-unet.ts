@@ -77,7 +77,7 @@ export class UniversalUNet {
     ];
     ups.forEach(([cin, skip, cout], i) => {
       defineConvTranspose(p, `up${i}.t`, cin, cin);
-      defineConvBnRelu(p, `up${i}.a`, cin + skip, cout);
+      defineConvBnRelu(p, `up${i}.a`, [cin, skip], cout);
       defineConvBnRelu(p, `up${i}.b`, cout, cout);
     });
     // Universal Model head.
@@ -116,8 +116,9 @@ export class UniversalUNet {
     const bottleneck = h;
     for (let i = 0; i < 3; i++) {
       const up = convTranspose(p, `up${i}.t`, h);
-      h = tf.concat([up, skips[2 - i]], 4) as tf.Tensor5D;
-      h = convBnRelu(p, `up${i}.a`, h, ctx);
+      // conv(concat(up, skip)) computed as conv(up, W_up) + conv(skip, W_skip): the same function, without
+      // the channel concat whose gradient (SplitV) is very slow on the wasm backend.
+      h = convBnRelu(p, `up${i}.a`, [up, skips[2 - i]], ctx);
       h = convBnRelu(p, `up${i}.b`, h, ctx);
     }
     // Pooled feature: GroupNorm + ReLU + global average pool + 1x1 conv.

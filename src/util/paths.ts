@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 let cached: string | undefined;
 
@@ -38,12 +39,23 @@ export function kitRoot(): string {
       /* not a file: ignore */
     }
   }
+  const here = thisModuleDir();
+  if (here) candidates.push(here);
   for (const c of candidates) {
     if (!c) continue;
     const found = walkUp(c);
     if (found) return (cached = found);
   }
   throw new Error("cannot find the massive kit's folder (package.json named 'massive'); set MASSIVE_HOME to it");
+}
+
+/** This file's folder, read from a stack trace (import.meta is not available under tslab's require). */
+function thisModuleDir(): string | undefined {
+  const stack = new Error().stack ?? "";
+  const m = /(file:\/\/[^\s)]+|\/[^\s()]+)[\\/]util[\\/]paths\.(?:js|ts)/.exec(stack);
+  if (!m) return undefined;
+  const p = m[1].startsWith("file://") ? fileURLToPath(m[1]) : m[1];
+  return join(p, "util");
 }
 
 export function assetPath(...parts: string[]): string {

@@ -1,0 +1,161 @@
+/** `massive train` and `massive eval`. */
+import { resolve } from "node:path";
+import { initBackend, describeBackend } from "../backend.js";
+import { evaluateSplit } from "../eval/evaluate.js";
+import { formatDiceSummary } from "../report/dice-table.js";
+import { profileByName, type ProfileName } from "../profiles.js";
+import { CaseStore } from "../train/cases.js";
+import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
+import { defaultConfig, type Strategy, type TrainConfig } from "../train/config.js";
+import { RunDir } from "../train/run-dir.js";
+import { createModel, train, type RunState } from "../train/trainer.js";
+import { parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
+
+function parseSites(v: unknown): string[] | undefined {
+  return typeof v === "string" && v ? v.split(",").map((s) => s.trim()) : undefined;
+}
+
+export const trainCommand: CommandSpec = {
+  name: "train",
+  summary: "train online with a replay memory (lm, dm, sm) or with repeated epochs, writing a run folder",
+  usage:
+    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--epochs E] [--seed N] [--sites D1,D2] [--resume]",
+  options: {
+    strategy: { type: "string" },
+    profile: { type: "string", default: "smoke" },
+    data: { type: "string" },
+    out: { type: "string" },
+    memory: { type: "string" },
+    "sampling-rate": { type: "string" },
+    "top-k": { type: "string" },
+    epochs: { type: "string" },
+    seed: { type: "string", default: "1" },
+    sites: { type: "string" },
+    "checkpoint-every": { type: "string" },
+    lr: { type: "string" },
+    roi: { type: "string" },
+    resume: { type: "boolean", default: false },
+    "no-eval": { type: "boolean", default: false },
+  },
+  help: {
+    strategy: "lm (linear, FIFO), dm (dynamic), sm (selective) or repeated (epochs over the stored set)",
+    profile: "defaults for model widths, patch, N, S, epochs (smoke, mini, paper)",
+    data: "prepared folder (from massive prep / npm run demo)",
+    out: "run folder: config.json, metrics.jsonl, checkpoint/, final-eval.json",
+    memory: "memory size N (online strategies)",
+    "sampling-rate": "replays per arriving case S",
+    "top-k": "SM: protect the top 1/K by entropy (8, 4, 2 = top 12.5, 25, 50 %)",
+    epochs: "repeated: number of epochs",
+    seed: "seed of the model, sampling and augmentation",
+    sites: "train only on these sites' cases (e.g. S1 for the single-site set)",
+    "checkpoint-every": "iterations between checkpoints",
+    lr: "base learning rate (default 1e-4, the paper's)",
+    roi: "patch size x,y,z (multiples of 8; default from the profile)",
+    resume: "continue from the run folder's last checkpoint",
+    "no-eval": "skip the final evaluation on the test split",
+  },
+  async run(v) {
+    const strategy = requireString(v.strategy, "strategy", "train") as Strategy;
+    if (!["lm", "dm", "sm", "repeated"].includes(strategy)) throw new UsageError(`massive train: --strategy must be lm, dm, sm or repeated, got "${strategy}"`);
+    const profile = profileByName(String(v.profile)).name as ProfileName;
+    const data = resolve(requireString(v.data, "data", "train"));
+    const out = resolve(requireString(v.out, "out", "train"));
+    const overrides: Partial<TrainConfig> = { seed: parseIntFlag(v.seed, "seed", "train", 1) };
+    if (v.memory !== undefined) overrides.memorySize = parseIntFlag(v.memory, "memory", "train", 0);
+    if (v["sampling-rate"] !== undefined) overrides.samplingRate = parseIntFlag(v["sampling-rate"], "sampling-rate", "train", 0);
+    if (v["top-k"] !== undefined) overrides.topK = parseIntFlag(v["top-k"], "top-k", "train", 0);
+    if (v.epochs !== undefined) overrides.epochs = parseIntFlag(v.epochs, "epochs", "train", 0);
+    if (v["checkpoint-every"] !== undefined) overrides.checkpointEvery = parseIntFlag(v["checkpoint-every"], "checkpoint-every", "train", 0);
+    if (v.lr !== undefined) {
+      const lr = Number(v.lr);
+      if (!(lr > 0)) throw new UsageError(`massive train: --lr must be a positive number, got "${v.lr}"`);
+      overrides.lr = lr;
+    }
+    if (v.roi !== undefined) overrides.roi = parseVec3(String(v.roi), "roi", "train", true);
+    let config: TrainConfig;
+    try {
+      config = defaultConfig(profile, strategy, overrides);
+    } catch (e) {
+      throw new UsageError(`massive train: ${(e as Error).message}`);
+    }
+    const sites = parseSites(v.sites);
+    const run = new RunDir(out);
+    const resume = Boolean(v.resume);
+    if (resume && hasCheckpoint(out)) {
+      const ck = loadCheckpoint<RunState>(out);
+      run.truncateMetricsAfter(ck.state.it);
+      if (ck.state.done) process.stderr.write(`train: ${out} already finished; evaluating again\n`);
+    } else {
+      if (hasCheckpoint(out)) throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
+      run.writeInfo({ config, data, sites, createdAt: new Date().toISOString() });
+    }
+    const backend = await initBackend();
+    const result = await train({
+      config,
+      data,
+      runDir: out,
+      resume,
+      sites,
+      events: {
+        onStep: (e) => run.append({ type: "step", it: e.it, loss: e.loss, lr: e.lr, cases: e.cases, ms: Math.round(e.ms) }),
+        onArrival: (e) => run.append({ type: "arrival", it: undefined, pos: e.pos, site: e.site, memorySize: e.memorySize }),
+        onSiteEnd: (e) => run.append({ type: "site-end", it: e.it, site: e.site, memory: e.memory }),
+        onEpochEnd: (e) => run.append({ type: "epoch-end", it: e.it, epoch: e.epoch }),
+      },
+    });
+    try {
+      if (!v["no-eval"]) {
+        const store = new CaseStore(data, config.roi);
+        const ev = evaluateSplit(result.model, store, config.roi, { split: "test", sites });
+        run.writeJson("final-eval.json", { backend: describeBackend(backend), iterations: result.state.it, ...ev });
+        console.log(formatDiceSummary(ev.summary));
+      }
+      console.log(`train: ${strategy} finished ${result.state.it} iterations; run folder ${out}`);
+    } finally {
+      result.dispose();
+    }
+  },
+};
+
+export const evalCommand: CommandSpec = {
+  name: "eval",
+  summary: "evaluate a run's last checkpoint on the test split of a prepared folder (Dice per class, averages)",
+  usage: "massive eval --run <run dir> --data <prepared dir> [--split test|train] [--sites D8,D12]",
+  options: {
+    run: { type: "string" },
+    data: { type: "string" },
+    split: { type: "string", default: "test" },
+    sites: { type: "string" },
+    out: { type: "string" },
+  },
+  help: {
+    run: "run folder written by massive train",
+    data: "prepared folder to evaluate on",
+    split: "test (default) or train",
+    sites: "only these sites",
+    out: "write the results here (default <run>/eval.json)",
+  },
+  async run(v) {
+    const runDir = resolve(requireString(v.run, "run", "eval"));
+    const data = resolve(requireString(v.data, "data", "eval"));
+    const split = String(v.split);
+    if (split !== "test" && split !== "train") throw new UsageError(`massive eval: --split must be test or train, got "${split}"`);
+    const run = new RunDir(runDir);
+    const info = run.readInfo();
+    await initBackend();
+    const model = createModel(info.config);
+    try {
+      const ck = loadCheckpoint<RunState>(runDir);
+      model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
+      const store = new CaseStore(data, info.config.roi);
+      const ev = evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites) });
+      const outFile = typeof v.out === "string" ? resolve(v.out) : resolve(runDir, "eval.json");
+      const { writeJsonAtomic } = await import("../train/run-dir.js");
+      writeJsonAtomic(outFile, { checkpointIteration: ck.state.it, data, split, ...ev });
+      console.log(formatDiceSummary(ev.summary));
+      console.log(`eval: written to ${outFile}`);
+    } finally {
+      model.dispose();
+    }
+  },
+};
