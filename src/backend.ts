@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { kitRoot } from "./util/paths.js";
 import { registerWasmConv3dKernels } from "./kernels/wasm-kernels.js";
+import { registerConv3dTransposeGradient } from "./model/transpose-grad.js";
 import * as tf from "@tensorflow/tfjs";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -159,6 +160,7 @@ export async function initBackend(opts: InitOptions = {}): Promise<BackendReport
     throw new Error(`no tfjs backend could start: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join("; ")}`);
   }
   await tf.ready();
+  registerConv3dTransposeGradient(); // a tfjs gap on every backend
   current = report;
   log(describeBackend(report));
   return report;

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench`: training-step time of (a) the narrow 3D U-Net (8-16-32, 32^3), (b) the mini-profile
+ * model, (c) the paper-width model at 32^3, each with this kit's wasm kernels, with tfjs's stock wasm
+ * kernels, and with PyTorch CPU (2 threads) on the same architecture when python3 has torch. All in one
+ * run on this machine; prints ms/step (median after a warm-up), GFLOP/s of the convolutions (3x the
+ * forward convolution FLOPs per step), and the ratios.
+ */
+import { spawnSync } from "node:child_process";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { kitRoot } from "../src/util/paths.js";
+import { forwardConvFlops, type BenchNet } from "./nets.js";
+
+interface Row {
+  net: BenchNet;
+  roi: [number, number, number];
+  steps: number;
+}
+
+const ROWS: Row[] = [
+  { net: "narrow", roi: [32, 32, 32], steps: 5 },
+  { net: "mini", roi: [32, 32, 16], steps: 5 },
+  { net: "paper", roi: [32, 32, 32], steps: 2 },
+];
+
+const median = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function runNode(row: Row, stock: boolean): number | string {
+  const r = spawnSync(process.execPath, [join(kitRoot(), "dist", "bench", "step-bench.js"), row.net, row.roi.join(","), String(row.steps)], {
+    encoding: "utf8",
+    env: { ...process.env, MASSIVE_BACKEND: "wasm", MASSIVE_STOCK_KERNELS: stock ? "1" : "0" },
+    timeout: 30 * 60 * 1000,
+  });
+  if (r.status !== 0) return `failed: ${(r.stderr || "").split("\n").slice(-3).join(" ")}`;
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[]; nanSteps?: number };
+  if (out.nanSteps) process.stderr.write(`bench: ${row.net}${stock ? " (stock kernels)" : ""}: ${out.nanSteps} step(s) gave NaN losses\n`);
+  return median(out.ms);
+}
+
+/** A python with torch: $PYTHON, python3 on PATH, or Debian's /usr/bin/python3 (python3-torch). */
+function findTorchPython(): string | undefined {
+  for (const py of [process.env.PYTHON, "python3", "/usr/bin/python3"]) {
+    if (!py) continue;
+    const probe = spawnSync(py, ["-c", "import torch"], { encoding: "utf8" });
+    if (probe.status === 0) return py;
+  }
+  return undefined;
+}
+
+function runTorch(row: Row): number | string {
+  const py = findTorchPython();
+  if (!py) return "skipped (no python3 with torch; Debian: apt-get install python3-torch)";
+  const r = spawnSync(py, [join(kitRoot(), "bench", "torch_bench.py"), "--net", row.net, "--steps", String(row.steps), "--threads", "2", "--roi", row.roi.join(",")], {
+    encoding: "utf8",
+    timeout: 30 * 60 * 1000,
+  });
+  if (r.status !== 0) return `failed: ${(r.stderr || "").split("\n").slice(-3).join(" ")}`;
+  return median((JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[] }).ms);
+}
+
+function main() {
+  const only = process.argv.slice(2);
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  console.log(`bench: ${cpus().length} cores (${cpu}), node ${process.version}; tfjs wasm is single-threaded here, PyTorch uses 2 threads`);
+  const fmt = (v: number | string) => (typeof v === "number" ? `${v.toFixed(0)} ms` : v);
+  for (const row of ROWS.filter((r) => only.length === 0 || only.includes(r.net))) {
+    const flops = 3 * forwardConvFlops(row.net, row.roi);
+    const gf = (v: number | string) => (typeof v === "number" ? `${(flops / v / 1e6).toFixed(1)} GFLOP/s` : "");
+    process.stderr.write(`bench: ${row.net} at ${row.roi.join("x")}: ours...\n`);
+    const ours = runNode(row, false);
+    process.stderr.write(`bench: ${row.net}: stock tfjs wasm...\n`);
+    const stock = runNode(row, true);
+    process.stderr.write(`bench: ${row.net}: PyTorch...\n`);
+    const torch = runTorch(row);
+    console.log(`\n${row.net} net, input ${row.roi.join("x")}, ${(flops / 1e9).toFixed(2)} GFLOP of convolutions per training step`);
+    console.log(`  ours (im2col + XNNPACK, wasm): ${fmt(ours)}  ${gf(ours)}`);
+    console.log(`  stock tfjs wasm:               ${fmt(stock)}  ${gf(stock)}`);
+    console.log(`  PyTorch CPU:                   ${fmt(torch)}  ${gf(torch)}`);
+    if (typeof ours === "number" && typeof stock === "number") console.log(`  stock / ours:   ${(stock / ours).toFixed(1)}x`);
+    if (typeof ours === "number" && typeof torch === "number") console.log(`  ours / PyTorch: ${(ours / torch).toFixed(2)}`);
+  }
+}
+
+main();
