@@ -10,7 +10,7 @@ import type { Vec3 } from "../src/data/volume.js";
 export type BenchNet = "narrow" | "mini" | "paper";
 
 export const BENCH_WIDTHS: Record<Exclude<BenchNet, "narrow">, ModelConfig["widths"]> = {
-  mini: [8, 16, 32, 64, 128],
+  mini: [4, 8, 16, 32, 64],
   paper: PAPER_WIDTHS,
 };
 

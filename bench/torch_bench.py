@@ -118,7 +118,7 @@ def main():
         loss_fn = lambda: F.mse_loss(model(x), target)
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     else:
-        w = [8, 16, 32, 64, 128] if a.net == "mini" else [32, 64, 128, 256, 512]
+        w = [4, 8, 16, 32, 64] if a.net == "mini" else [32, 64, 128, 256, 512]
         model = UniversalUNet(w, torch.randn(32, 512))
         target = (torch.rand(1, 32, z_, y_, x_) > 0.9).float()
         loss_fn = lambda: dice_bce(model(x)[0], target)

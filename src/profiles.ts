@@ -35,9 +35,9 @@ export const PROFILES: Record<ProfileName, Profile> = {
   },
   mini: {
     name: "mini",
-    prepSpacing: [4.5, 4.5, 4.5],
+    prepSpacing: [6, 6, 6],
     roi: [32, 32, 16],
-    phantom: { spacing: [4.5, 4.5, 4.5], caseScale: 0.03, minTrainPerSite: 3, minTestPerSite: 2, singleSiteTrain: 24, singleSiteTest: 8 },
+    phantom: { spacing: [6, 6, 6], caseScale: 0.02, minTrainPerSite: 3, minTestPerSite: 2, singleSiteTrain: 16, singleSiteTest: 6 },
   },
   paper: {
     name: "paper",

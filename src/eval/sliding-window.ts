@@ -52,11 +52,14 @@ export function slidingWindowProbabilities(
     for (const sy of windowStarts(ny, ry, overlap))
       for (const sx of windowStarts(nx, rx, overlap)) {
         const patch = cropBox(image, { start: [sx, sy, sz], end: [sx + rx, sy + ry, sz + rz] }).data;
-        const probs = tf.tidy(() => {
+        const probsT = tf.tidy(() => {
           const x = tf.tensor5d(patch, [1, rz, ry, rx, 1]);
           const { logits } = model.predict(x);
-          return tf.sigmoid(tf.gather(logits, channels, 4)).dataSync() as Float32Array; // [1, z, y, x, K]
+          return tf.sigmoid(tf.gather(logits, channels, 4)); // [1, z, y, x, K]
         });
+        // Read outside tidy: tidy walks whatever it returns, and walking a large typed array is slow.
+        const probs = probsT.dataSync() as Float32Array;
+        probsT.dispose();
         const K = classes.length;
         let p = 0;
         for (let z = 0; z < rz; z++)
