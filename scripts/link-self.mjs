@@ -14,7 +14,8 @@ if (existsSync(link) || isLink(link)) {
   }
   unlinkSync(link);
 }
-symlinkSync("..", link, "dir");
+// An absolute target: TypeScript 5.0 (tslab) does not follow a relative ".." link into the package.
+symlinkSync(root, link, "dir");
 
 function isLink(p) {
   try { return lstatSync(p).isSymbolicLink(); } catch { return false; }

@@ -5,6 +5,21 @@
 import { classColor } from "./canvas.js";
 import { CLASS_NAMES, SITES } from "../data/ontology.js";
 
+/**
+ * Axial slice z of a RAS volume as rows for a heatmap in radiological view: anterior at the top, the
+ * patient's right on the left.
+ */
+export function axialSliceRows(data: ArrayLike<number>, shape: [number, number, number], z: number): number[][] {
+  const [nx, ny] = shape;
+  const rows: number[][] = [];
+  for (let y = ny - 1; y >= 0; y--) {
+    const row: number[] = [];
+    for (let x = nx - 1; x >= 0; x--) row.push(data[x + nx * (y + ny * z)]);
+    rows.push(row);
+  }
+  return rows;
+}
+
 export interface PlotlyFigure {
   data: Record<string, unknown>[];
   layout: Record<string, unknown>;
@@ -30,19 +45,23 @@ export function sliceFigure(image: number[][], labels: number[][] | undefined, t
     { type: "heatmap", z: image, colorscale: "Greys", reversescale: true, zmin: window[0], zmax: window[1], showscale: false, hoverinfo: "z" },
   ];
   if (labels) {
-    const present = [...new Set(labels.flat())].filter((v) => v > 0).sort((a, b) => a - b);
-    // One translucent trace per class, so each gets its legend-like hover name and fixed colour.
-    for (const c of present) {
+    // One translucent heatmap of class ids with a stepwise colour scale: each id keeps its fixed colour.
+    const steps: [number, string][] = [];
+    for (let c = 1; c <= 32; c++) {
       const [r, g, b] = classColor(c);
-      data.push({
-        type: "heatmap",
-        z: labels.map((row) => row.map((v) => (v === c ? 1 : null))),
-        colorscale: [[0, `rgba(${r},${g},${b},0.5)`], [1, `rgba(${r},${g},${b},0.5)`]],
-        showscale: false,
-        name: CLASS_NAMES[c - 1],
-        hovertemplate: `${CLASS_NAMES[c - 1]}<extra></extra>`,
-      });
+      const col = `rgba(${r},${g},${b},0.55)`;
+      steps.push([(c - 1) / 32, col], [c / 32, col]);
     }
+    data.push({
+      type: "heatmap",
+      z: labels.map((row) => row.map((v) => (v > 0 ? v : null))),
+      zmin: 0.5,
+      zmax: 32.5,
+      colorscale: steps.map(([v, c]) => [v, c]),
+      showscale: false,
+      text: labels.map((row) => row.map((v) => (v > 0 ? CLASS_NAMES[v - 1] : ""))),
+      hovertemplate: "%{text}<extra></extra>",
+    });
   }
   return {
     data,

@@ -61,7 +61,7 @@ export function writeCsv(file: string, rows: Row[]): void {
 }
 
 /** "0.4321 ± 0.0123" */
-export function meanSd(mean: number | null, sd: number | null): string {
+export function formatMeanSd(mean: number | null, sd: number | null): string {
   if (mean === null) return "-";
   return sd === null || !Number.isFinite(sd) ? mean.toFixed(4) : `${mean.toFixed(4)} ± ${sd.toFixed(4)}`;
 }

@@ -1,5 +1,6 @@
 /** What a training run tells its caller (notebooks, the CLI, the run folder's metrics). */
 import type { MemorySnapshotItem } from "../memory/memory.js";
+import type { UniversalUNet } from "../model/universal-unet.js";
 
 export interface StepEvent {
   it: number;
@@ -9,6 +10,8 @@ export interface StepEvent {
   /** Stream positions trained in this step. */
   cases: number[];
   ms: number;
+  /** Online strategies: the memory's contents during this step. */
+  memory?: MemorySnapshotItem[];
 }
 
 export interface ArrivalEvent {
@@ -21,6 +24,8 @@ export interface SiteEndEvent {
   site: string;
   it: number;
   memory: MemorySnapshotItem[];
+  /** The model as trained so far (for evaluations; do not dispose). */
+  model: UniversalUNet;
 }
 
 export interface TrainEvents {

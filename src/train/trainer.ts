@@ -211,7 +211,7 @@ class Runner {
     this.stepsThisCall += 1;
     const ms = performance.now() - t0;
     this.progress?.update(this.state.it, `loss ${r.loss.toFixed(4)}`);
-    await this.opts.events?.onStep?.({ it: this.state.it, budget: this.state.budget, loss: r.loss, lr, cases: indices, ms });
+    await this.opts.events?.onStep?.({ it: this.state.it, budget: this.state.budget, loss: r.loss, lr, cases: indices, ms, memory: this.memory?.snapshot() });
     return r;
   }
 
@@ -235,7 +235,7 @@ class Runner {
     const next = st.pos < this.stream.length ? this.stream[st.pos].site : undefined;
     if (cur === next || st.sitesEnded.includes(cur)) return;
     st.sitesEnded.push(cur);
-    await this.opts.events?.onSiteEnd?.({ site: cur, it: st.it, memory: this.memory!.snapshot() });
+    await this.opts.events?.onSiteEnd?.({ site: cur, it: st.it, memory: this.memory!.snapshot(), model: this.model });
   }
 
   private async runOnline(st: OnlineState): Promise<boolean> {
