@@ -23,8 +23,10 @@ export function experimentSettings(profile: ProfileName): ExperimentSettings {
   }
   profileByName(profile);
   const root = kitRoot();
+  // MASSIVE_FIGURES / MASSIVE_WORK move the outputs (tests use temporary folders).
   const figuresDir = process.env.MASSIVE_FIGURES ?? (profile === "mini" ? join(root, "figures") : join(root, "work", profile, "figures"));
-  const common = { profile, phantomSeed: 1, workDir: join(root, "work", profile), figuresDir, forgettingSites: ["D8", "D12", "D13"], snapshotSites: ["D5", "D7"] };
+  const workDir = process.env.MASSIVE_WORK ? join(process.env.MASSIVE_WORK, profile) : join(root, "work", profile);
+  const common = { profile, phantomSeed: 1, workDir, figuresDir, forgettingSites: ["D8", "D12", "D13"], snapshotSites: ["D5", "D7"] };
   if (profile === "smoke") {
     return {
       ...common,
