@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { chromiumPath } from "../src/report/export.js";
-import { jupyterPython, registerTslab } from "../scripts/reproduce.js";
+import { jupyterPython, registerTslab } from "../scripts/jupyter.js";
 
 // Code passed to page.evaluate runs in the browser, where these exist.
 declare const window: any;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { NOTEBOOKS } from "../scripts/reproduce.js";
+import { NOTEBOOKS } from "../scripts/jupyter.js";
 import { tempDir } from "./helpers.js";
 
 /**
