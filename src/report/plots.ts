@@ -178,7 +178,7 @@ export function memoryScatterFigure(points: MemoryPoint[], title: string): Plotl
       font: FONT,
       width: 640,
       height: 380,
-      xaxis: { title: { text: "source site" }, tickvals: SITES.map((_, i) => i + 1), ticktext: SITES.map((s) => s.id) },
+      xaxis: { title: { text: "source site" }, tickvals: SITES.map((_, i) => i + 1), ticktext: SITES.map((s) => s.id), range: [0.5, SITES.length + 0.5] },
       yaxis: { title: { text: "stored uncertainty (BCE)" } },
     },
   };
