@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { chromiumPath } from "../src/report/export.js";
 import { jupyterPython, registerTslab } from "../scripts/jupyter.js";
 
@@ -50,7 +50,7 @@ test("the tutorial runs in the classic Notebook in Chromium and shows a Plotly c
   copyFileSync(join("notebooks", "00-tutorial.ipynb"), copy);
   const port = await freePort();
   const token = `t${process.pid}${Date.now()}`;
-  const work = join("test-artifacts", "browser-work");
+  const work = resolve("test-artifacts", "browser-work"); // absolute: the kernel runs in notebooks/
   mkdirSync(work, { recursive: true });
   let server: ChildProcess | undefined;
   const { chromium } = (await import("playwright-core")) as unknown as {
