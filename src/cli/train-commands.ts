@@ -105,8 +105,7 @@ export const trainCommand: CommandSpec = {
     });
     try {
       if (!v["no-eval"]) {
-        const store = new CaseStore(data, config.roi);
-        const ev = evaluateSplit(result.model, store, config.roi, { split: "test", sites });
+        const ev = evaluateSplit(result.model, result.store, config.roi, { split: "test", sites });
         run.writeJson("final-eval.json", { backend: describeBackend(backend), iterations: result.state.it, ...ev });
         console.log(formatDiceSummary(ev.summary));
       }

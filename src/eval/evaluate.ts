@@ -24,16 +24,6 @@ export function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3): 
   return out;
 }
 
-export function evaluateCases(model: UniversalUNet, cases: TrainingCase[], roi: Vec3, onCase?: (i: number, r: CaseDice) => void): { cases: CaseDice[]; summary: DiceSummary } {
-  const results = cases.map((c, i) => {
-    const r = evaluateCase(model, c, roi);
-    onCase?.(i, r);
-    return r;
-  });
-  return { cases: results, summary: summariseDice(results) };
-}
-
-
 /** Evaluate on a split of a prepared folder (optionally some sites), with progress on long runs. */
 export function evaluateSplit(
   model: UniversalUNet,

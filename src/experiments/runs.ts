@@ -87,6 +87,7 @@ export async function runExperiment(s: ExperimentSettings, dataDir: string, spec
   const result = await train({
     config,
     data: dataDir,
+    store,
     progress: false,
     log: () => {},
     events: {

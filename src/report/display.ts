@@ -65,7 +65,3 @@ export async function showFigure(fig: PlotlyFigure): Promise<Buffer> {
 export function showHtml(html: string, text = ""): void {
   sendBundle({ "text/html": html, "text/plain": text || html.replace(/<[^>]+>/g, " ") });
 }
-
-export function showMarkdown(md: string): void {
-  sendBundle({ "text/markdown": md, "text/plain": md });
-}

@@ -50,18 +50,7 @@ export function rowsToHtml(rows: Row[], caption = ""): string {
   return `<table class="massive-table">${caption ? `<caption>${esc(caption)}</caption>` : ""}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-export function rowsToMarkdown(rows: Row[]): string {
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  return [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${cols.map((c) => formatCell(r[c] ?? null)).join(" | ")} |`)].join("\n");
-}
-
 export function writeCsv(file: string, rows: Row[]): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, rowsToCsv(rows));
-}
-
-/** "0.4321 ± 0.0123" */
-export function formatMeanSd(mean: number | null, sd: number | null): string {
-  if (mean === null) return "-";
-  return sd === null || !Number.isFinite(sd) ? mean.toFixed(4) : `${mean.toFixed(4)} ± ${sd.toFixed(4)}`;
 }

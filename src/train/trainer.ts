@@ -4,7 +4,6 @@
  * checkpoint continues exactly as the uninterrupted run would have.
  */
 import { readFileSync } from "node:fs";
-import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.js";
 import { NO_AUGMENT, PAPER_AUGMENT, samplePatch } from "../data/augment.js";
 import type { ManifestCase } from "../data/manifest.js";
@@ -52,6 +51,8 @@ export interface TrainOptions {
   /** Run folder for checkpoints; none: nothing is written. */
   runDir?: string;
   resume?: boolean;
+  /** Reuse the caller's case store (its cache of loaded volumes); default: a new one over `data`. */
+  store?: CaseStore;
   /** Restrict the stream to these sites (e.g. the single-site set). */
   sites?: string[];
   events?: TrainEvents;
@@ -116,7 +117,7 @@ function freshState(cfg: TrainConfig, streamLength: number): RunState {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
   await initBackend({ log });
-  const store = new CaseStore(opts.data, opts.config.roi);
+  const store = opts.store ?? new CaseStore(opts.data, opts.config.roi);
   const stream = store.list("train", opts.sites);
   if (stream.length === 0) throw new Error(`${opts.data}: no training cases${opts.sites ? ` for sites ${opts.sites.join(",")}` : ""}`);
   let state: RunState;
@@ -294,9 +295,4 @@ class Runner {
     }
     return false;
   }
-}
-
-/** Tensor count now, for leak checks. */
-export function liveTensors(): number {
-  return tf.memory().numTensors;
 }
