@@ -14,13 +14,17 @@ import { forwardConvFlops, type BenchNet } from "./nets.js";
 interface Row {
   net: BenchNet;
   roi: [number, number, number];
+  /** Timed steps after warm-up steps, for ours and PyTorch; stock tfjs (up to 20x slower) gets fewer. */
   steps: number;
+  warm: number;
+  stockSteps: number;
+  stockWarm: number;
 }
 
 const ROWS: Row[] = [
-  { net: "narrow", roi: [32, 32, 32], steps: 5 },
-  { net: "mini", roi: [32, 32, 16], steps: 5 },
-  { net: "paper", roi: [32, 32, 32], steps: 2 },
+  { net: "narrow", roi: [32, 32, 32], steps: 10, warm: 5, stockSteps: 5, stockWarm: 1 },
+  { net: "mini", roi: [32, 32, 16], steps: 10, warm: 5, stockSteps: 5, stockWarm: 1 },
+  { net: "paper", roi: [32, 32, 32], steps: 3, warm: 2, stockSteps: 2, stockWarm: 1 },
 ];
 
 const median = (xs: number[]) => {
@@ -29,7 +33,7 @@ const median = (xs: number[]) => {
 };
 
 function runNode(row: Row, stock: boolean): number | string {
-  const r = spawnSync(process.execPath, [join(kitRoot(), "dist", "bench", "step-bench.js"), row.net, row.roi.join(","), String(row.steps)], {
+  const r = spawnSync(process.execPath, [join(kitRoot(), "dist", "bench", "step-bench.js"), row.net, row.roi.join(","), String(stock ? row.stockSteps : row.steps), String(stock ? row.stockWarm : row.warm)], {
     encoding: "utf8",
     env: { ...process.env, MASSIVE_BACKEND: "wasm", MASSIVE_STOCK_KERNELS: stock ? "1" : "0" },
     timeout: 30 * 60 * 1000,
@@ -53,7 +57,7 @@ function findTorchPython(): string | undefined {
 function runTorch(row: Row): number | string {
   const py = findTorchPython();
   if (!py) return "skipped (no python3 with torch; Debian: apt-get install python3-torch)";
-  const r = spawnSync(py, [join(kitRoot(), "bench", "torch_bench.py"), "--net", row.net, "--steps", String(row.steps), "--threads", "2", "--roi", row.roi.join(",")], {
+  const r = spawnSync(py, [join(kitRoot(), "bench", "torch_bench.py"), "--net", row.net, "--steps", String(row.steps), "--warmup", String(row.warm), "--threads", "2", "--roi", row.roi.join(",")], {
     encoding: "utf8",
     timeout: 30 * 60 * 1000,
   });
@@ -64,7 +68,7 @@ function runTorch(row: Row): number | string {
 function main() {
   const only = process.argv.slice(2);
   const cpu = cpus()[0]?.model ?? "unknown CPU";
-  console.log(`bench: ${cpus().length} cores (${cpu}), node ${process.version}; tfjs wasm is single-threaded here, PyTorch uses 2 threads`);
+  console.log(`bench: ${cpus().length} cores (${cpu}), node ${process.version}; ours: main thread + 1 convolution worker, stock tfjs wasm: 1 thread, PyTorch: 2 threads`);
   const fmt = (v: number | string) => (typeof v === "number" ? `${v.toFixed(0)} ms` : v);
   for (const row of ROWS.filter((r) => only.length === 0 || only.includes(r.net))) {
     const flops = 3 * forwardConvFlops(row.net, row.roi);

@@ -105,6 +105,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--net", required=True, choices=["narrow", "mini", "paper"])
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--roi", default="32,32,32", help="x,y,z")
     a = ap.parse_args()
@@ -124,13 +125,13 @@ def main():
         loss_fn = lambda: dice_bce(model(x)[0], target)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-5)
     times = []
-    for i in range(a.steps + 1):
+    for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad()
         loss = loss_fn()
         loss.backward()
         opt.step()
-        if i > 0:  # first step is warm-up
+        if i >= a.warmup:
             times.append((time.perf_counter() - t0) * 1000)
     print(json.dumps({"net": a.net, "ms": times, "threads": a.threads, "torch": torch.__version__,
                       "params": sum(p.numel() for p in model.parameters())}))

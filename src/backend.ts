@@ -6,11 +6,12 @@
  * This is the only file in src/ that loads a backend package.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { kitRoot } from "./util/paths.js";
 import { registerWasmConv3dKernels } from "./kernels/wasm-kernels.js";
+import { columnsWasmPath } from "./kernels/columns-wasm.js";
 import { registerConv3dTransposeGradient } from "./model/transpose-grad.js";
 import * as tf from "@tensorflow/tfjs";
 
@@ -146,7 +147,9 @@ export async function initBackend(opts: InitOptions = {}): Promise<BackendReport
         notes.push(
           process.env.MASSIVE_STOCK_KERNELS === "1"
             ? "MASSIVE_STOCK_KERNELS=1: stock wasm Conv3D kernels (their input gradient is wrong in tfjs 4.22)"
-            : "Conv3D kernels: im2col + XNNPACK matMul (src/kernels)",
+            : existsSync(columnsWasmPath())
+              ? "Conv3D kernels: im2col (columns.wasm, SIMD) + XNNPACK matMul; fast Slice/SplitV (src/kernels)"
+              : `Conv3D kernels: im2col (JavaScript loops: ${columnsWasmPath()} not built, run npm run build) + XNNPACK matMul`,
         );
         report = { backend: "wasm", provider: "@tensorflow/tfjs-backend-wasm", gpu: "n/a", skipped, notes };
       }

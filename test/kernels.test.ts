@@ -3,6 +3,10 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { Rng } from "../src/util/rng.js";
+import { setColumnBlockFloats } from "../src/kernels/conv3d-im2col.js";
+import { columnLoopsInUse, useJavaScriptColumnLoops } from "../src/kernels/wasm-kernels.js";
+import { setSplitColumnFloats } from "../src/kernels/conv3d-parallel.js";
+import { convWorker, setConvWorker } from "../src/kernels/conv-worker-pool.js";
 
 /**
  * The wasm Conv3D kernels (src/kernels) against float64 reference loops, on random inputs (never zeros):
@@ -79,9 +83,38 @@ const CASES: { x: S5; f: S5; s: number; pad: "same" | "valid" }[] = [
   { x: [2, 9, 4, 6, 2], f: [1, 3, 2, 2, 3], s: 1, pad: "same" },
 ];
 
+// Each case runs with the default column blocks, with one line per block (many blocks, partial last
+// block), on the portable JavaScript column loops instead of columns.wasm, and split into two depth
+// parts (computed on the main thread, and with the second part on the convolution worker).
+const SETTINGS = [
+  { name: "columns.wasm, default blocks", blockFloats: 256 * 1024, js: false, split: false },
+  { name: "columns.wasm, one line per block", blockFloats: 1, js: false, split: false },
+  { name: "JavaScript loops, one line per block", blockFloats: 1, js: true, split: false },
+  { name: "two depth parts, main thread only", blockFloats: 256 * 1024, js: false, split: true },
+];
+
 test("wasm Conv3D, input and filter gradients match float64 loops (rel. err <= 1e-4)", async () => {
   const report = await initBackend({ log: () => {}, force: "wasm" });
   assert.equal(report.backend, "wasm");
+  tf.tidy(() => tf.conv3d(tf.ones([1, 2, 2, 2, 1]) as tf.Tensor5D, tf.ones([1, 1, 1, 1, 1]) as tf.Tensor5D, 1, "same"));
+  assert.equal(columnLoopsInUse, "wasm", "columns.wasm should load (npm run build assembles it)");
+  for (const setting of SETTINGS) {
+    const before = setColumnBlockFloats(setting.blockFloats);
+    const splitBefore = setSplitColumnFloats(setting.split ? 1 : Infinity);
+    const workerBefore = setConvWorker(undefined);
+    useJavaScriptColumnLoops(setting.js);
+    try {
+      checkCases(setting.name);
+    } finally {
+      setColumnBlockFloats(before);
+      setSplitColumnFloats(splitBefore);
+      setConvWorker(workerBefore);
+      useJavaScriptColumnLoops(false);
+    }
+  }
+});
+
+function checkCases(setting: string) {
   const rng = new Rng(2024);
   for (const c of CASES) {
     const x = rand(c.x, rng), w = rand(c.f, rng);
@@ -95,12 +128,81 @@ test("wasm Conv3D, input and filter gradients match float64 loops (rel. err <= 1
     assert.deepEqual(y.shape, ref.outShape);
     const dx = tf.engine().runKernel("Conv3DBackpropInputV2", { dy: dyt, filter: wt }, { strides: [c.s, c.s, c.s], pad: c.pad, inputShape: c.x }) as tf.Tensor;
     const dw = tf.engine().runKernel("Conv3DBackpropFilterV2", { x: xt, dy: dyt }, { strides: [c.s, c.s, c.s], pad: c.pad, filterShape: c.f }) as tf.Tensor;
-    const name = JSON.stringify(c);
+    const name = `${setting} ${JSON.stringify(c)}`;
     assert.ok(relErr(y.dataSync(), ref.y) <= 1e-4, `conv ${name}: ${relErr(y.dataSync(), ref.y)}`);
     assert.ok(relErr(dx.dataSync(), ref.dx) <= 1e-4, `dx ${name}: ${relErr(dx.dataSync(), ref.dx)}`);
     assert.ok(relErr(dw.dataSync(), ref.dw) <= 1e-4, `dW ${name}: ${relErr(dw.dataSync(), ref.dw)}`);
     tf.dispose([xt, wt, dyt, y, dx, dw]);
   }
+}
+
+test("the convolution worker computes parts bit-identical to the main thread, and to the float64 loops", async () => {
+  await initBackend({ log: () => {}, force: "wasm" });
+  const worker = convWorker();
+  assert.ok(worker, "the worker script should be built (dist/src/kernels/conv-worker.js)");
+  const t0 = Date.now();
+  while (!worker.available()) {
+    assert.ok(Date.now() - t0 < 30_000, "the convolution worker did not start in 30 s");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const splitBefore = setSplitColumnFloats(1);
+  try {
+    const jobs = worker.jobsDone;
+    checkCases("two depth parts, second on the worker");
+    assert.ok(worker.jobsDone > jobs, "the worker computed no part");
+    // Same inputs with and without the worker: the same bits (training stays deterministic).
+    const rng = new Rng(9);
+    const x = tf.tensor5d(Float32Array.from(rand([2, 9, 8, 7, 8], rng)), [2, 9, 8, 7, 8]);
+    const w = tf.tensor5d(Float32Array.from(rand([3, 3, 3, 8, 6], rng)), [3, 3, 3, 8, 6]);
+    const run = () =>
+      tf.tidy(() => {
+        const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, 1, "same"))))([x, w]);
+        return [tf.conv3d(x, w, 1, "same").dataSync(), dx.dataSync(), dw.dataSync()];
+      });
+    const withWorker = run();
+    setConvWorker(undefined);
+    const alone = run();
+    setConvWorker(worker);
+    withWorker.forEach((a, i) => assert.deepEqual(Array.from(a), Array.from(alone[i]), `output ${i}`));
+    tf.dispose([x, w]);
+  } finally {
+    setSplitColumnFloats(splitBefore);
+  }
+});
+
+test("wasm BatchMatMul (all transpose flags, swapped and per-batch paths) equals float64 loops", async () => {
+  await initBackend({ log: () => {}, force: "wasm" });
+  const rng = new Rng(17);
+  // [batch, M, K, N]: plain shapes; a small first operand with a big second one (computed as C^T = B^T A^T);
+  // batched products with small second operands (one XNNPACK product per batch item).
+  const shapes = [[1, 5, 7, 3], [1, 4, 3000, 40], [1, 300, 2, 9], [3, 6, 5, 4], [4, 200, 8, 8], [2, 1, 9, 1]];
+  for (const [B, M, K, N] of shapes)
+    for (const tA of [false, true])
+      for (const tB of [false, true]) {
+        const a = rand([B, ...(tA ? [K, M] : [M, K])], rng);
+        const b = rand([B, ...(tB ? [N, K] : [K, N])], rng);
+        const want = new Float64Array(B * M * N);
+        for (let i = 0; i < B; i++)
+          for (let m = 0; m < M; m++)
+            for (let n = 0; n < N; n++) {
+              let acc = 0;
+              for (let k = 0; k < K; k++) acc += a[i * M * K + (tA ? k * M + m : m * K + k)] * b[i * K * N + (tB ? n * K + k : k * N + n)];
+              want[(i * M + m) * N + n] = acc;
+            }
+        const at = tf.tensor3d(Float32Array.from(a), [B, ...(tA ? [K, M] : [M, K])] as [number, number, number]);
+        const bt = tf.tensor3d(Float32Array.from(b), [B, ...(tB ? [N, K] : [K, N])] as [number, number, number]);
+        const c = tf.matMul(at, bt, tA, tB);
+        assert.deepEqual(c.shape, [B, M, N]);
+        const name = JSON.stringify({ B, M, K, N, tA, tB });
+        assert.ok(relErr(c.dataSync(), want) <= 1e-4, `${name}: ${relErr(c.dataSync(), want)}`);
+        if (B === 1) {
+          const c2 = tf.matMul(tf.squeeze(at, [0]) as tf.Tensor2D, tf.squeeze(bt, [0]) as tf.Tensor2D, tA, tB);
+          assert.deepEqual(c2.shape, [M, N], name);
+          assert.ok(relErr(c2.dataSync(), want) <= 1e-4, `2D ${name}`);
+          c2.dispose();
+        }
+        tf.dispose([at, bt, c]);
+      }
 });
 
 test("wasm matMul with transposed operands equals the plain product", async () => {

@@ -11,8 +11,9 @@ import { realCtPaths, tempDir } from "./helpers.js";
 
 /**
  * The whole path on real data: the shared real CT, prepared at 6 mm with its TotalSegmentator labels,
- * a narrow net trained on that one case for 400 steps; its liver Dice (sliding window, threshold 0.5)
- * must rise above 0.8. (Measured here: about 0.88; takes about 3 minutes on 2 cores.)
+ * a narrow net trained on that one case for 600 steps; its liver Dice (sliding window, threshold 0.5)
+ * must rise above 0.8. (400 steps sufficed for one build and not for another that differs only in float
+ * rounding: the loss drops late, around step 300, so the test gives it 600.)
  */
 test("overfitting the real CT: liver Dice above 0.8", async () => {
   const { dir } = realCtPaths();
@@ -22,7 +23,7 @@ test("overfitting the real CT: liver Dice above 0.8", async () => {
   const roi: [number, number, number] = [32, 32, 16];
   const prep = runPrep({ list, root: dir, out: data, spacing: [6, 6, 6], labelMapping: "totalseg", minShape: roi, log: () => {} });
   assert.equal(prep.prepared, 1);
-  const config = defaultConfig("smoke", "repeated", { roi, epochs: 400, lr: 3e-3, augment: false, checkpointEvery: 10_000, seed: 1 });
+  const config = defaultConfig("smoke", "repeated", { roi, epochs: 600, lr: 3e-3, augment: false, checkpointEvery: 10_000, seed: 1 });
   const losses: number[] = [];
   const r = await train({ config, data, progress: false, log: () => {}, events: { onStep: (e) => void losses.push(e.loss) } });
   const ev = evaluateSplit(r.model, new CaseStore(data, roi), roi, { split: "train", progress: false });

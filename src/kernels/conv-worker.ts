@@ -1,0 +1,35 @@
+/**
+ * Entry point of the convolution worker (conv-worker-pool.ts): a tfjs wasm backend of its own that
+ * computes the parts it is sent, and flags each one done (or failed) through the shared state array.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { runPartJob } from "./conv3d-parallel.js";
+import { convMemoryFor } from "./wasm-kernels.js";
+import { STATE_DONE, STATE_READY, type PartJob } from "./conv-worker-pool.js";
+
+const state = (workerData as { state: Int32Array }).state;
+
+async function main() {
+  if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend did not start in the convolution worker");
+  const m = convMemoryFor(tf.backend());
+  parentPort!.on("message", (job: PartJob & { arena: SharedArrayBuffer }) => {
+    let code = 1;
+    try {
+      runPartJob(m, job, new Float32Array(job.arena, 0, job.out[0] + job.out[1]));
+    } catch (e) {
+      code = 2;
+      process.stderr.write(`massive: convolution worker: ${(e as Error).stack ?? e}\n`);
+    }
+    Atomics.store(state, STATE_DONE, code);
+    Atomics.notify(state, STATE_DONE);
+  });
+  Atomics.store(state, STATE_READY, 1);
+}
+
+main().catch((e) => {
+  process.stderr.write(`massive: convolution worker could not start: ${(e as Error).message}\n`);
+  Atomics.store(state, STATE_DONE, 2);
+  Atomics.notify(state, STATE_DONE);
+});
