@@ -66,7 +66,10 @@ function runTorch(row: Row): number | string {
 }
 
 function main() {
-  const only = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  // --skip-stock: leave out the stock tfjs kernels (the paper-width row takes ~4 min a step with them).
+  const skipStock = args.includes("--skip-stock");
+  const only = args.filter((a) => !a.startsWith("--"));
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`bench: ${cpus().length} cores (${cpu}), node ${process.version}; ours: main thread + 1 convolution worker, stock tfjs wasm: 1 thread, PyTorch: 2 threads`);
   const fmt = (v: number | string) => (typeof v === "number" ? `${v.toFixed(0)} ms` : v);
@@ -75,8 +78,8 @@ function main() {
     const gf = (v: number | string) => (typeof v === "number" ? `${(flops / v / 1e6).toFixed(1)} GFLOP/s` : "");
     process.stderr.write(`bench: ${row.net} at ${row.roi.join("x")}: ours...\n`);
     const ours = runNode(row, false);
-    process.stderr.write(`bench: ${row.net}: stock tfjs wasm...\n`);
-    const stock = runNode(row, true);
+    if (!skipStock) process.stderr.write(`bench: ${row.net}: stock tfjs wasm...\n`);
+    const stock = skipStock ? "skipped (--skip-stock)" : runNode(row, true);
     process.stderr.write(`bench: ${row.net}: PyTorch...\n`);
     const torch = runTorch(row);
     console.log(`\n${row.net} net, input ${row.roi.join("x")}, ${(flops / 1e9).toFixed(2)} GFLOP of convolutions per training step`);

@@ -40,8 +40,8 @@ export function experimentSettings(profile: ProfileName): ExperimentSettings {
     seeds: [1, 2, 3],
     // Scaled like the paper's 64 / 128 / 256 (1 : 2 : 4); the repeated baseline gets E = S epochs, as
     // the paper's 100 epochs match its S = 100.
-    table1: { memorySizes: [2, 4, 8], paperMemorySizes: [64, 128, 256], samplingRate: 3, epochs: 3 },
-    table2: { memory: 8, samplingRate: 3, topKs: [8, 4, 2], epochs: 3 },
+    table1: { memorySizes: [2, 4, 8], paperMemorySizes: [64, 128, 256], samplingRate: 6, epochs: 6 },
+    table2: { memory: 8, samplingRate: 6, topKs: [8, 4, 2], epochs: 6 },
   };
 }
 

@@ -47,7 +47,7 @@ export interface TrainDefaults {
 /** Profile defaults; the paper profile is the paper's setting (N 128, S 100, full widths, 96^3). */
 export const TRAIN_DEFAULTS: Record<ProfileName, TrainDefaults> = {
   smoke: { widths: [4, 8, 16, 32, 64], lr: 1e-3, memorySize: 8, samplingRate: 2, epochs: 2, checkpointEvery: 10 },
-  mini: { widths: [4, 8, 16, 32, 64], lr: 2e-3, memorySize: 8, samplingRate: 3, epochs: 3, checkpointEvery: 50 },
+  mini: { widths: [4, 8, 16, 32, 64], lr: 3e-3, memorySize: 8, samplingRate: 6, epochs: 6, checkpointEvery: 50 },
   paper: { widths: PAPER_WIDTHS, lr: TRAINING.lr, memorySize: TRAINING.memorySizeN, samplingRate: TRAINING.samplingRateS, epochs: 100, checkpointEvery: 500 },
 };
 
