@@ -2,9 +2,9 @@
  * Conv3D, Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 for the tfjs wasm backend, as im2col/col2im
  * around the backend's own BatchMatMul (XNNPACK), split over two threads (conv3d-parallel.ts), and the
  * registration of all the kit's wasm kernels (also batch-matmul.ts, copy-kernels.ts). The stock
- * convolution kernels are slow (about 1 GFLOP/s) and, in tfjs-backend-wasm 4.22, wrong: the stock Conv3DBackpropInputV2 fails the
- * adjoint identity <conv(x), dy> = <x, dx>, and Conv3DBackpropFilterV2 is wrong for stride 2 (see
- * test/kernels.test.ts), so training through them silently uses wrong gradients.
+ * convolution kernels are slow (about 1 GFLOP/s) and, in tfjs-backend-wasm 4.22, wrong: the stock
+ * Conv3DBackpropInputV2 fails the adjoint identity <conv(x), dy> = <x, dx>, and Conv3DBackpropFilterV2
+ * is wrong for stride 2 (see test/kernels.test.ts), so training through them uses wrong gradients.
  */
 import * as tf from "@tensorflow/tfjs";
 import {
