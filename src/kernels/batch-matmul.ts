@@ -13,7 +13,7 @@ import type { TensorInfo, WasmBackendLike } from "./wasm-backend.js";
 export function fastBatchMatMul(): tf.KernelConfig {
   const stockConfig = tf.getKernel("BatchMatMul", "wasm")!;
   const stock = stockConfig.kernelFunc;
-  const transposeKernel = tf.getKernel("Transpose", "wasm")!.kernelFunc;
+
   return {
     kernelName: "BatchMatMul",
     backendName: "wasm",
@@ -28,7 +28,8 @@ export function fastBatchMatMul(): tf.KernelConfig {
       const swapLast = (t: TensorInfo) => {
         const perm = t.shape.map((_, i) => i);
         [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
-        const out = transposeKernel({ inputs: { x: t } as never, backend: args.backend, attrs: { perm } as never }) as TensorInfo;
+        // Looked up per call: the kit's own Transpose (copy-kernels.ts) is registered after this kernel.
+        const out = tf.getKernel("Transpose", "wasm")!.kernelFunc({ inputs: { x: t } as never, backend: args.backend, attrs: { perm } as never }) as TensorInfo;
         temps.push(out);
         return out;
       };
