@@ -2,7 +2,8 @@
  * `npm run reproduce [-- --profile smoke|mini] [--only 01,03]`: execute every notebook headless on the
  * tslab kernel (Jupyter nbconvert/nbclient), save them with their outputs, and regenerate the figures
  * folder, PROVENANCE.json and REPORT.md. Registers the tslab kernel itself; stops at the first failing
- * notebook with its error.
+ * notebook with its error. `--report-only` rewrites REPORT.md from the cached runs and PROVENANCE.json
+ * (after a change to the report's wording; nothing is trained or executed).
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,12 +20,23 @@ import { writeFileSync } from "node:fs";
 import { NOTEBOOKS, executeNotebook, fail, jupyterPython, registerTslab } from "./jupyter.js";
 
 async function main() {
-  const { values } = parseArgs({ options: { profile: { type: "string", default: "mini" }, only: { type: "string" }, "out-dir": { type: "string" } }, strict: true });
+  const { values } = parseArgs({ options: { profile: { type: "string", default: "mini" }, only: { type: "string" }, "out-dir": { type: "string" }, "report-only": { type: "boolean" } }, strict: true });
   const profile = profileByName(String(values.profile)).name;
   const settings = experimentSettings(profile);
   const only = values.only ? String(values.only).split(",").map((s) => s.trim()) : undefined;
   const list = NOTEBOOKS.filter((n) => !only || only.some((o) => n.startsWith(o)));
   if (list.length === 0) fail(`--only ${values.only} matches no notebook (${NOTEBOOKS.join(", ")})`);
+  if (values["report-only"]) {
+    const provFile = join(settings.figuresDir, "PROVENANCE.json");
+    if (!existsSync(provFile)) fail(`--report-only needs ${provFile} from a full run`);
+    const prov = JSON.parse(readFileSync(provFile, "utf8")) as { wallSecondsPerNotebook: Record<string, number>; notebooks: Record<string, unknown>[] };
+    process.env.MASSIVE_CACHED_ONLY = "1";
+    const data = ensureData(settings, (l) => console.log(`reproduce: ${l}`));
+    const report = await buildReport(settings, data, prov.notebooks.map((p) => ({ ...p, wallSeconds: prov.wallSecondsPerNotebook[String(p.notebook)] })));
+    writeFileSync(join(settings.figuresDir, "REPORT.md"), report);
+    console.log(`reproduce: rewrote ${join(settings.figuresDir, "REPORT.md")} from the cached runs`);
+    return;
+  }
   // mini (the committed reproduction) executes in place; other profiles into work/<profile>/notebooks.
   const outDir = values["out-dir"] ? String(values["out-dir"]) : profile === "mini" ? "inplace" : join(settings.workDir, "notebooks");
   if (outDir !== "inplace") mkdirSync(outDir, { recursive: true });

@@ -159,10 +159,14 @@ test("the convolution worker computes parts bit-identical to the main thread, an
         const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, 1, "same"))))([x, w]);
         return [tf.conv3d(x, w, 1, "same").dataSync(), dx.dataSync(), dw.dataSync()];
       });
+    const backend = tf.engine().backend as unknown as { numDataIds(): number };
+    const buffers = backend.numDataIds();
     const withWorker = run();
     setConvWorker(undefined);
     const alone = run();
     setConvWorker(worker);
+    // The parts' slabs, results and the flipped filters are all freed.
+    assert.equal(backend.numDataIds(), buffers, "backend buffers left behind by the split kernels");
     withWorker.forEach((a, i) => assert.deepEqual(Array.from(a), Array.from(alone[i]), `output ${i}`));
     tf.dispose([x, w]);
   } finally {

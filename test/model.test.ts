@@ -49,6 +49,17 @@ test("model outputs 32 logits per voxel and a 256-d feature, narrow and paper wi
   }
   const m = new UniversalUNet({ widths: [4, 8, 16, 32, 64], featureDim: 256, headChannels: 8, seed: 1 }, loadTextEmbedding());
   assert.throws(() => m.predict(tf.zeros([1, 12, 16, 8, 1]) as tf.Tensor5D), /divisible by 8/);
+  // A subset of classes gives those classes' logits of the full output, in the order asked.
+  const x = tf.randomUniform([1, 8, 16, 8, 1], 0, 1, "float32", 3) as tf.Tensor5D;
+  const full = m.predict(x);
+  const some = m.predict(x, [7, 1, 20]);
+  assert.deepEqual(some.logits.shape, [1, 8, 16, 8, 3]);
+  const f = full.logits.dataSync(), g = some.logits.dataSync();
+  for (let v = 0; v < f.length / 32; v++)
+    [7, 1, 20].forEach((k, j) => assert.ok(Math.abs(g[v * 3 + j] - f[v * 32 + k - 1]) < 1e-5, `voxel ${v} class ${k}`));
+  assert.throws(() => m.predict(x, [0, 5]), /classes must be ids 1..32/);
+  assert.throws(() => m.predict(x, []), /classes must be ids/);
+  tf.dispose([x, full.logits, full.feature, some.logits, some.feature]);
   m.dispose();
 });
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { NOTEBOOKS } from "../scripts/jupyter.js";
 import { tempDir } from "./helpers.js";
@@ -67,6 +67,20 @@ test("all notebooks run headless on the smoke profile and write their outputs", 
   const fig3 = JSON.parse(readFileSync(join(figures, "04-figure3-diverse-memory-results.json"), "utf8")) as { site: string; points: { strategy: string; entropy: number }[] }[];
   assert.deepEqual(fig3.map((x) => x.site), ["D5", "D7"]);
   for (const x of fig3) assert.deepEqual([...new Set(x.points.map((p) => p.strategy))].sort(), ["DM", "LM", "SM"]);
+  // --report-only rewrites REPORT.md from the cached runs, and refuses to train what is not cached.
+  rmSync(join(figures, "REPORT.md"));
+  const again = spawnSync(process.execPath, ["dist/scripts/reproduce.js", "--profile", "smoke", "--report-only"], {
+    encoding: "utf8",
+    env: { ...process.env, MASSIVE_FIGURES: figures, MASSIVE_WORK: work },
+  });
+  assert.equal(again.status, 0, again.stderr.slice(-2000));
+  assert.match(readFileSync(join(figures, "REPORT.md"), "utf8"), /## What the network learned/);
+  const empty = spawnSync(process.execPath, ["dist/scripts/reproduce.js", "--profile", "smoke", "--report-only"], {
+    encoding: "utf8",
+    env: { ...process.env, MASSIVE_FIGURES: figures, MASSIVE_WORK: tempDir("massive-work-empty-") },
+  });
+  assert.notEqual(empty.status, 0);
+  assert.match(empty.stderr + empty.stdout, /is not in .*MASSIVE_CACHED_ONLY=1/);
 });
 
 test("npm run reproduce refuses an unknown notebook selection", () => {

@@ -79,3 +79,33 @@ test("wasm Slice and SplitV (rank 1-6, float32 and int32) equal the index defini
   }
   x.dispose();
 });
+
+test("wasm Transpose (rows kept, last two swapped, and other permutations) equals the index definition", async () => {
+  await initBackend({ log: () => {}, force: "wasm" });
+  const rng = new Rng(23);
+  const perms = [[1, 0], [0, 2, 1], [1, 0, 2], [2, 0, 1], [0, 1, 3, 2], [2, 1, 0, 3], [3, 1, 2, 0]];
+  for (const perm of perms)
+    for (let t = 0; t < 6; t++) {
+      const shape = perm.map(() => 1 + Math.floor(rng.uniform(0, 9)));
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = Array.from({ length: n }, () => Math.round(rng.uniform(-1000, 1000)) || 0); // no -0 (int32 has none)
+      const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+      const outShape = perm.map((p) => shape[p]);
+      const want: number[] = [];
+      for (let flat = 0; flat < n; flat++) {
+        let rest = flat, src = 0;
+        for (let a = outShape.length - 1; a >= 0; a--) {
+          src += (rest % outShape[a]) * strides[perm[a]];
+          rest = Math.floor(rest / outShape[a]);
+        }
+        want.push(x[src]);
+      }
+      for (const dtype of ["float32", "int32"] as const) {
+        const xt = tf.tensor(x, shape, dtype);
+        const got = tf.transpose(xt, perm);
+        assert.deepEqual(got.shape, outShape);
+        assert.deepEqual(Array.from(got.dataSync()), want, `${dtype} ${JSON.stringify({ shape, perm })}`);
+        tf.dispose([xt, got]);
+      }
+    }
+});

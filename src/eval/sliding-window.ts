@@ -47,15 +47,14 @@ export function slidingWindowProbabilities(
   const wsum = new Float32Array(V);
   const imp = gaussianImportance(roi);
   const [rx, ry, rz] = roi;
-  const channels = tf.tensor1d(classes.map((c) => c - 1), "int32");
   for (const sz of windowStarts(nz, rz, overlap))
     for (const sy of windowStarts(ny, ry, overlap))
       for (const sx of windowStarts(nx, rx, overlap)) {
         const patch = cropBox(image, { start: [sx, sy, sz], end: [sx + rx, sy + ry, sz + rz] }).data;
         const probsT = tf.tidy(() => {
           const x = tf.tensor5d(patch, [1, rz, ry, rx, 1]);
-          const { logits } = model.predict(x);
-          return tf.sigmoid(tf.gather(logits, channels, 4)); // [1, z, y, x, K]
+          const { logits } = model.predict(x, classes);
+          return tf.sigmoid(logits); // [1, z, y, x, K]
         });
         // Read outside tidy: tidy walks whatever it returns, and walking a large typed array is slow.
         const probs = probsT.dataSync() as Float32Array;
@@ -72,7 +71,6 @@ export function slidingWindowProbabilities(
             }
           }
       }
-  channels.dispose();
   for (const a of acc) for (let i = 0; i < V; i++) a[i] /= wsum[i];
   return acc;
 }

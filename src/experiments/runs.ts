@@ -77,6 +77,9 @@ export async function runExperiment(s: ExperimentSettings, dataDir: string, spec
     progressLog(s, `run ${key}: cached`);
     return JSON.parse(readFileSync(file, "utf8")) as RunResult;
   }
+  if (process.env.MASSIVE_CACHED_ONLY === "1") {
+    throw new Error(`run ${key} is not in ${join(s.workDir, "results")} (MASSIVE_CACHED_ONLY=1: nothing is trained)`);
+  }
   progressLog(s, `run ${key}: training`);
   const store = new CaseStore(dataDir, config.roi);
   const siteEnds: SiteEndRecord[] = [];

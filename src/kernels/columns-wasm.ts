@@ -15,6 +15,8 @@ export interface WasmColumns {
   im2colTransposed(g: ConvGeometry, x: number, l0: number, l1: number, colT: number): void;
   /** rows blocks of `bytes` bytes (a multiple of 4), each pointer advancing by its own stride. */
   copyRows(dst: number, src: number, rows: number, bytes: number, dstStride: number, srcStride: number): void;
+  /** dst[b, c, r] = src[b, r, c] (floats) for b < batch, r < rows, c < cols. */
+  transposeLast2(dst: number, src: number, batch: number, rows: number, cols: number): void;
 }
 
 type Walk = (...args: number[]) => void;
@@ -51,5 +53,6 @@ export function loadWasmColumns(memory: WasmHeap): WasmColumns | undefined {
     col2imAdd: (g, col, l0, l1, dx) => columns(1, dx, col, ...geo(g, l0, l1)),
     im2colTransposed: (g, x, l0, l1, colT) => (g.cin % 4 === 0 ? columnsTransposed4 : columnsTransposed)(x, colT, ...geo(g, l0, l1)),
     copyRows: instance.exports.copyRows as WasmColumns["copyRows"],
+    transposeLast2: instance.exports.transposeLast2 as WasmColumns["transposeLast2"],
   };
 }

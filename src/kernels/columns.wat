@@ -298,4 +298,72 @@
         (br $khLoop)))
       (local.set $kd (i32.add (local.get $kd) (i32.const 1)))
       (br $kdLoop))))
+
+  ;; dst[b, c, r] = src[b, r, c] for b < batch, r < R, c < C (the last two axes swapped): 4x4 blocks
+  ;; transposed in registers, the edges one float at a time.
+  (func (export "transposeLast2") (param $dst i32) (param $src i32) (param $batch i32) (param $R i32) (param $C i32)
+    (local $b i32) (local $r i32) (local $c i32) (local $s i32) (local $d i32) (local $rowB i32) (local $colB i32)
+    (local $R4 i32) (local $C4 i32) (local $i i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rowB (i32.shl (local.get $C) (i32.const 2))) ;; bytes per source row
+    (local.set $colB (i32.shl (local.get $R) (i32.const 2))) ;; bytes per destination row
+    (local.set $R4 (i32.and (local.get $R) (i32.const -4)))
+    (local.set $C4 (i32.and (local.get $C) (i32.const -4)))
+    (local.set $b (i32.const 0))
+    (block $bEnd (loop $bLoop
+      (br_if $bEnd (i32.ge_s (local.get $b) (local.get $batch)))
+      ;; full 4x4 blocks
+      (local.set $r (i32.const 0))
+      (block $rEnd (loop $rLoop
+        (br_if $rEnd (i32.ge_s (local.get $r) (local.get $R4)))
+        (local.set $c (i32.const 0))
+        (block $cEnd (loop $cLoop
+          (br_if $cEnd (i32.ge_s (local.get $c) (local.get $C4)))
+          (local.set $s (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $C)) (local.get $c)) (i32.const 2))))
+          (local.set $v0 (v128.load (local.get $s)))
+          (local.set $v1 (v128.load (i32.add (local.get $s) (local.get $rowB))))
+          (local.set $v2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $rowB) (i32.const 1)))))
+          (local.set $v3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $rowB) (i32.const 3)))))
+          (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
+          (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
+          (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v2) (local.get $v3)))
+          (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v2) (local.get $v3)))
+          (local.set $d (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $R)) (local.get $r)) (i32.const 2))))
+          (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+          (v128.store (i32.add (local.get $d) (local.get $colB)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+          (v128.store (i32.add (local.get $d) (i32.shl (local.get $colB) (i32.const 1))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+          (v128.store (i32.add (local.get $d) (i32.mul (local.get $colB) (i32.const 3))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $cLoop)))
+        ;; columns C4..C of these four rows
+        (local.set $c (local.get $C4))
+        (block $ceEnd (loop $ceLoop
+          (br_if $ceEnd (i32.ge_s (local.get $c) (local.get $C)))
+          (local.set $i (i32.const 0))
+          (block $iEnd (loop $iLoop
+            (br_if $iEnd (i32.ge_s (local.get $i) (i32.const 4)))
+            (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $R)) (i32.add (local.get $r) (local.get $i))) (i32.const 2)))
+              (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $r) (local.get $i)) (local.get $C)) (local.get $c)) (i32.const 2)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $iLoop)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $ceLoop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $rLoop)))
+      ;; rows R4..R, all columns
+      (block $reEnd (loop $reLoop
+        (br_if $reEnd (i32.ge_s (local.get $r) (local.get $R)))
+        (local.set $c (i32.const 0))
+        (block $c2End (loop $c2Loop
+          (br_if $c2End (i32.ge_s (local.get $c) (local.get $C)))
+          (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $R)) (local.get $r)) (i32.const 2)))
+            (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $C)) (local.get $c)) (i32.const 2)))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $c2Loop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $reLoop)))
+      (local.set $src (i32.add (local.get $src) (i32.mul (local.get $R) (local.get $rowB))))
+      (local.set $dst (i32.add (local.get $dst) (i32.mul (local.get $R) (local.get $rowB))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop))))
 )

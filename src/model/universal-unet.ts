@@ -100,8 +100,20 @@ export class UniversalUNet {
     if (shape.slice(1, 4).some((s) => s % 8 !== 0)) throw new Error(`model input spatial size must be divisible by 8, got [${shape.slice(1, 4)}]`);
   }
 
-  forward(x: tf.Tensor5D, ctx: ForwardContext): ModelOutput {
+  /**
+   * Logits of `classes` (class ids 1..32, in that order; default all 32) as the last axis. Training and
+   * evaluation ask only for the classes a case's template labels: the 32 dynamic heads run at every voxel
+   * and were a third of a CPU training step, and the other classes' logits only ever got zero gradient.
+   */
+  forward(x: tf.Tensor5D, ctx: ForwardContext, classes?: readonly number[]): ModelOutput {
     UniversalUNet.checkInputShape(x.shape);
+    if (classes && (classes.length === 0 || classes.some((k) => !Number.isInteger(k) || k < 1 || k > NUM_CLASSES))) {
+      throw new Error(`forward: classes must be ids 1..${NUM_CLASSES}, got [${classes.join(", ")}]`);
+    }
+    // Rows of the 32 classes' head parameters picked by a 0/1 product (exact; tfjs-wasm has no gather gradient).
+    const pick = classes
+      ? tf.tensor2d(Float32Array.from(classes.flatMap((k) => Array.from({ length: NUM_CLASSES }, (_, j) => (j === k - 1 ? 1 : 0)))), [classes.length, NUM_CLASSES])
+      : undefined;
     const p = this.params;
     const skips: tf.Tensor5D[] = [];
     let h = x;
@@ -135,7 +147,8 @@ export class UniversalUNet {
     for (let i = 0; i < b; i++) {
       const fi = tf.slice(feature, [i, 0], [1, -1]);
       const cond = tf.concat([tf.tile(fi, [NUM_CLASSES, 1]), text], 1); // [32, 2F]
-      const dyn = tf.add(tf.matMul(cond, p.get("controller.w") as tf.Tensor2D), p.get("controller.b")); // [32, P]
+      const all = tf.add(tf.matMul(cond, p.get("controller.w") as tf.Tensor2D), p.get("controller.b")); // [32, P]
+      const dyn = pick ? tf.matMul(pick, all) : all; // [C, P]
       const xi = tf.slice(decFlat, [i * d * hh * w, 0], [d * hh * w, hc]); // [V, h]
       logitsPerCase.push(applyDynamicHeads(xi, dyn, hc, [d, hh, w]));
     }
@@ -144,8 +157,8 @@ export class UniversalUNet {
   }
 
   /** Inference: no batch statistics recorded. */
-  predict(x: tf.Tensor5D): ModelOutput {
-    return this.forward(x, { training: false, bnUpdates: [] });
+  predict(x: tf.Tensor5D, classes?: readonly number[]): ModelOutput {
+    return this.forward(x, { training: false, bnUpdates: [] }, classes);
   }
 
   applyBatchNormUpdates(ctx: ForwardContext): void {
@@ -159,11 +172,11 @@ export class UniversalUNet {
 }
 
 /**
- * Run the 32 per-class heads on shared features x [V, h] with parameters dyn [32, P], laid out as in the
- * reference (weights w1 [h out, h in], w2 [h, h], w3 [1, h], then biases b1, b2, b3). Returns [D, H, W, 32].
+ * Run C per-class heads on shared features x [V, h] with parameters dyn [C, P], laid out as in the
+ * reference (weights w1 [h out, h in], w2 [h, h], w3 [1, h], then biases b1, b2, b3). Returns [D, H, W, C].
  */
 function applyDynamicHeads(x: tf.Tensor, dyn: tf.Tensor, h: number, spatial: [number, number, number]): tf.Tensor {
-  const C = NUM_CLASSES;
+  const C = dyn.shape[0];
   let o = 0;
   const take = (n: number) => {
     const t = tf.slice(dyn, [0, o], [C, n]);

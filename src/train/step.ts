@@ -36,12 +36,14 @@ export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], l
   const vars = model.params.trainable;
   const x = patchBatch(batch.map((b) => b.patch));
   const targets = batch.map((b) => oneHotTarget(b.patch.label, b.patch.shape, b.organs));
+  // Only the classes the batch's templates label have a loss: the model computes just those heads.
+  const classes = [...new Set(batch.flatMap((b) => b.organs))].sort((a, b) => a - b);
   const { value, grads } = tf.variableGrads(() => {
-    const out = model.forward(x, ctx);
+    const out = model.forward(x, ctx, classes.length ? classes : undefined);
     const losses: tf.Scalar[] = [];
     batch.forEach((b, i) => {
       const logits = tf.squeeze(tf.slice(out.logits, [i, 0, 0, 0, 0], [1, -1, -1, -1, -1]), [0]) as tf.Tensor4D;
-      const l = partialLabelLoss(logits, targets[i], b.organs.map((c) => c - 1), b.weights);
+      const l = partialLabelLoss(logits, targets[i], b.organs.map((c) => classes.indexOf(c)), b.weights);
       losses.push(l.loss);
       kept.push(tf.keep(tf.clone(l.loss)), tf.keep(tf.clone(l.bce)));
     });
