@@ -5,7 +5,7 @@
  * notebook with its error. `--report-only` rewrites REPORT.md from the cached runs and PROVENANCE.json
  * (after a change to the report's wording; nothing is trained or executed).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureData } from "../src/experiments/data.js";
@@ -16,7 +16,6 @@ import { profileByName } from "../src/profiles.js";
 import { writeJsonAtomic } from "../src/train/run-dir.js";
 import { formatDuration } from "../src/util/progress.js";
 import { kitRoot } from "../src/util/paths.js";
-import { writeFileSync } from "node:fs";
 import { NOTEBOOKS, executeNotebook, fail, jupyterPython, registerTslab } from "./jupyter.js";
 
 async function main() {
