@@ -1,10 +1,12 @@
 /**
  * Sliding-window inference (DESIGN.md section 3): window = patch, overlap 0.5, Gaussian weighting
- * (sigma = 0.125 x window, as MONAI), sigmoid probabilities averaged, then > 0.5.
+ * (sigma = 0.125 x window, as MONAI) of the logits (or, as an option, of the probabilities).
  */
 import * as tf from "@tensorflow/tfjs";
 import { cropBox, type Vec3, type Volume } from "../data/volume.js";
-import type { UniversalUNet } from "../model/universal-unet.js";
+
+/** Logits [1, z, y, x, K] of the given classes for one window [1, z, y, x, 1] (called inside tf.tidy). */
+export type WindowPredictor = (window: tf.Tensor5D, classes: number[]) => tf.Tensor5D;
 
 export function windowStarts(n: number, roi: number, overlap: number): number[] {
   if (n <= roi) return [0];
@@ -30,16 +32,30 @@ export function gaussianImportance(roi: Vec3, sigmaScale = 0.125): Float32Array 
 }
 
 /**
- * Probability maps of the requested classes over the whole volume (which must be at least the window
- * in every axis). Returns one Float32Array per class, x fastest.
+ * What is averaged across overlapping windows: "logits" (the reference: MONAI's sliding_window_inference
+ * blends the model output, the logits; foreground where the blend > 0, i.e. sigmoid > 0.5) or
+ * "probabilities" (sigmoid first, foreground where the blend > 0.5; the kit's first choice).
  */
-export function slidingWindowProbabilities(
-  model: UniversalUNet,
+export type Blend = "logits" | "probabilities";
+
+/** The blended value above which a voxel is foreground. */
+export function foregroundThreshold(blend: Blend): number {
+  return blend === "logits" ? 0 : 0.5;
+}
+
+/**
+ * Gaussian-blended maps of the requested classes over the whole volume (which must be at least the
+ * window in every axis), in the space `blend` names. Returns one Float32Array per class, x fastest.
+ */
+export function slidingWindow(
+  predict: WindowPredictor,
   image: Volume<Float32Array>,
   roi: Vec3,
   classes: number[],
-  overlap = 0.5,
+  opts: { overlap?: number; blend?: Blend } = {},
 ): Float32Array[] {
+  const overlap = opts.overlap ?? 0.5;
+  const blend = opts.blend ?? "logits";
   const [nx, ny, nz] = image.shape;
   if (image.shape.some((n, i) => n < roi[i])) throw new Error(`sliding window: volume ${image.shape} smaller than window ${roi}; pad it first`);
   const V = nx * ny * nz;
@@ -51,14 +67,14 @@ export function slidingWindowProbabilities(
     for (const sy of windowStarts(ny, ry, overlap))
       for (const sx of windowStarts(nx, rx, overlap)) {
         const patch = cropBox(image, { start: [sx, sy, sz], end: [sx + rx, sy + ry, sz + rz] }).data;
-        const probsT = tf.tidy(() => {
+        const outT = tf.tidy(() => {
           const x = tf.tensor5d(patch, [1, rz, ry, rx, 1]);
-          const { logits } = model.predict(x, classes);
-          return tf.sigmoid(logits); // [1, z, y, x, K]
+          const logits = predict(x, classes);
+          return blend === "logits" ? logits : tf.sigmoid(logits); // [1, z, y, x, K]
         });
         // Read outside tidy: tidy walks whatever it returns, and walking a large typed array is slow.
-        const probs = probsT.dataSync() as Float32Array;
-        probsT.dispose();
+        const out = outT.dataSync() as Float32Array;
+        outT.dispose();
         const K = classes.length;
         let p = 0;
         for (let z = 0; z < rz; z++)
@@ -67,7 +83,7 @@ export function slidingWindowProbabilities(
             for (let x = 0; x < rx; x++, p++, o++) {
               const w = imp[p];
               wsum[o] += w;
-              for (let k = 0; k < K; k++) acc[k][o] += w * probs[p * K + k];
+              for (let k = 0; k < K; k++) acc[k][o] += w * out[p * K + k];
             }
           }
       }

@@ -12,6 +12,8 @@ export interface BatchNormUpdate {
 export interface ForwardContext {
   training: boolean;
   bnUpdates: BatchNormUpdate[];
+  /** Not training: normalise with the batch's own statistics (the reference's ContBatchNorm3d). */
+  batchStatistics?: boolean;
 }
 
 export const BN_MOMENTUM = 0.1; // PyTorch's default
@@ -24,8 +26,8 @@ const BN_EPS = 1e-5;
 export function defineConvBnRelu(p: ParamStore, name: string, cin: number | number[], cout: number): void {
   const parts = Array.isArray(cin) ? cin : [cin];
   const fanIn = 27 * parts.reduce((a, b) => a + b, 0);
-  parts.forEach((c, i) => p.heNormal(`${name}.conv.w${parts.length > 1 ? i : ""}`, [3, 3, 3, c, cout], fanIn));
-  p.constant(`${name}.conv.b`, [cout], 0);
+  parts.forEach((c, i) => p.weight(`${name}.conv.w${parts.length > 1 ? i : ""}`, [3, 3, 3, c, cout], fanIn));
+  p.bias(`${name}.conv.b`, [cout], fanIn);
   p.constant(`${name}.bn.gamma`, [cout], 1);
   p.constant(`${name}.bn.beta`, [cout], 0);
   p.constant(`${name}.bn.runMean`, [cout], 0, false);
@@ -57,6 +59,8 @@ export function convBnRelu(p: ParamStore, name: string, input: tf.Tensor5D | tf.
       mean: tf.keep(tf.clone(mean)) as tf.Tensor1D,
       variance: tf.keep(tf.mul(variance, n / Math.max(1, n - 1))) as tf.Tensor1D,
     });
+  } else if (ctx.batchStatistics) {
+    ({ mean, variance } = tf.moments(y, [0, 1, 2, 3]));
   } else {
     mean = p.get(`${name}.bn.runMean`);
     variance = p.get(`${name}.bn.runVar`);
@@ -106,9 +110,10 @@ export function groupNorm(p: ParamStore, name: string, x: tf.Tensor, eps = 1e-5)
 }
 
 export function defineConvTranspose(p: ParamStore, name: string, cin: number, cout: number): void {
-  // tfjs conv3dTranspose filters are [d, h, w, outChannels, inChannels].
-  p.heNormal(`${name}.w`, [2, 2, 2, cout, cin], 8 * cin);
-  p.constant(`${name}.b`, [cout], 0);
+  // tfjs conv3dTranspose filters are [d, h, w, outChannels, inChannels]. PyTorch's ConvTranspose3d weight
+  // is [in, out, k, k, k] and its fan-in is computed from dimension 1, i.e. 8 * out.
+  p.weight(`${name}.w`, [2, 2, 2, cout, cin], p.init === "he" ? 8 * cin : 8 * cout);
+  p.bias(`${name}.b`, [cout], 8 * cout);
 }
 
 /** Transposed convolution, kernel 2, stride 2: doubles every spatial size. */

@@ -31,13 +31,39 @@ export interface CaseLoss {
   bce: tf.Scalar;
 }
 
-const DICE_SMOOTH = 1e-5;
+/**
+ * "rows": the reference's BinaryDiceLoss (utils/loss.py): one organ channel viewed as rows along its first
+ * spatial axis (x, the kit's last tensor axis), per row 2*sum(p*t) / (sum(p) + sum(t) + 1), loss = mean
+ * over rows of 1 - dice. "squared": the kit's first form, one Dice over the whole patch with squared
+ * denominators and smooth 1e-5 (kept for comparison; with it the mini networks barely learned).
+ */
+export type DiceForm = "rows" | "squared";
+
+const SQUARED_SMOOTH = 1e-5;
+
+/** Per-organ Dice loss [T] of probabilities p and targets y, both [Z*Y, X, T]. */
+function diceLoss(p: tf.Tensor3D, y: tf.Tensor3D, form: DiceForm): tf.Tensor1D {
+  if (form === "squared") {
+    const num = tf.add(tf.mul(2, tf.sum(tf.mul(p, y), [0, 1])), SQUARED_SMOOTH);
+    const den = tf.add(tf.add(tf.sum(tf.square(p), [0, 1]), tf.sum(tf.square(y), [0, 1])), SQUARED_SMOOTH);
+    return tf.sub(1, tf.div(num, den));
+  }
+  const num = tf.mul(2, tf.sum(tf.mul(p, y), 0)); // [X, T]
+  const den = tf.add(tf.add(tf.sum(p, 0), tf.sum(y, 0)), 1);
+  return tf.mean(tf.sub(1, tf.div(num, den)), 0);
+}
 
 /**
- * Loss of one case. logits [D, H, W, 32]; target one-hot of the template organs [D, H, W, T] (float);
- * organ indices (0-based class channels) [T]; weights [T].
+ * Loss of one case. logits [D, H, W, C] (D = z, H = y, W = x); target one-hot of the template organs
+ * [D, H, W, T] (float); organ indices (0-based channels of logits) [T]; weights [T].
  */
-export function partialLabelLoss(logits: tf.Tensor4D, target: tf.Tensor4D, organChannels: number[], weights: number[]): CaseLoss {
+export function partialLabelLoss(
+  logits: tf.Tensor4D,
+  target: tf.Tensor4D,
+  organChannels: number[],
+  weights: number[],
+  dice: DiceForm = "rows",
+): CaseLoss {
   const T = organChannels.length;
   if (T === 0) throw new Error("partialLabelLoss: the template has no organs");
   // Select the template's channels with a 0/1 matrix product: tfjs-wasm has no gradient kernel for gather.
@@ -47,15 +73,13 @@ export function partialLabelLoss(logits: tf.Tensor4D, target: tf.Tensor4D, organ
   const x = tf.matMul(tf.reshape(logits, [-1, C]), tf.tensor2d(selection, [C, T])); // [V, T]
   const y = tf.reshape(target, [-1, T]);
   const p = tf.sigmoid(x);
-  // Binary Dice with squared denominators (the Universal Model's BinaryDiceLoss, p = 2).
-  const num = tf.add(tf.mul(2, tf.sum(tf.mul(p, y), 0)), DICE_SMOOTH);
-  const den = tf.add(tf.add(tf.sum(tf.square(p), 0), tf.sum(tf.square(y), 0)), DICE_SMOOTH);
-  const dice = tf.sub(1, tf.div(num, den)); // [T]
+  const X = logits.shape[2];
+  const diceT = diceLoss(tf.reshape(p, [-1, X, T]) as tf.Tensor3D, tf.reshape(y, [-1, X, T]) as tf.Tensor3D, dice); // [T]
   // BCE with logits, numerically stable: max(x, 0) - x*y + log(1 + exp(-|x|)).
   const bceVox = tf.add(tf.sub(tf.relu(x), tf.mul(x, y)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
   const bce = tf.mean(bceVox, 0); // [T]
   const w = tf.tensor1d(weights);
-  const diceTerm = tf.div(tf.sum(tf.mul(w, dice)), T);
+  const diceTerm = tf.div(tf.sum(tf.mul(w, diceT)), T);
   const bceTerm = tf.div(tf.sum(tf.mul(w, bce)), T) as tf.Scalar;
   return { loss: tf.add(diceTerm, bceTerm) as tf.Scalar, bce: bceTerm };
 }

@@ -13,13 +13,34 @@ export interface NamedArray {
 
 let variableCounter = 0;
 
+/**
+ * How weights start. "pytorch": PyTorch's defaults for Conv3d/ConvTranspose3d/Linear (weights and biases
+ * uniform in +-1/sqrt(fan_in)), which the reference uses (it has no init code of its own). "he": He-normal
+ * weights and zero biases, the kit's first choice; with it the mini profile's networks barely learned
+ * (docs/training-study.md).
+ */
+export type InitScheme = "pytorch" | "he";
+
 export class ParamStore {
   readonly trainable = new Map<string, tf.Variable>();
   readonly buffers = new Map<string, tf.Variable>();
   private readonly rng: Rng;
 
-  constructor(seed: number) {
+  constructor(
+    seed: number,
+    readonly init: InitScheme = "pytorch",
+  ) {
     this.rng = new Rng(seed);
+  }
+
+  /** A layer's weight under the store's init scheme; fanIn as PyTorch computes it for that layer. */
+  weight(name: string, shape: number[], fanIn: number): tf.Variable {
+    return this.init === "he" ? this.heNormal(name, shape, fanIn) : this.uniform(name, shape, 1 / Math.sqrt(fanIn));
+  }
+
+  /** A layer's bias: PyTorch draws it like the weight; the "he" scheme starts it at 0. */
+  bias(name: string, shape: number[], fanIn: number): tf.Variable {
+    return this.init === "he" ? this.constant(name, shape, 0) : this.uniform(name, shape, 1 / Math.sqrt(fanIn));
   }
 
   private add(name: string, shape: number[], values: Float32Array, trainable: boolean): tf.Variable {

@@ -17,7 +17,7 @@ import {
   groupNorm,
   type ForwardContext,
 } from "./layers.js";
-import { ParamStore } from "./params.js";
+import { ParamStore, type InitScheme } from "./params.js";
 import { registerConv3dTransposeGradient } from "./transpose-grad.js";
 
 export interface ModelConfig {
@@ -28,6 +28,14 @@ export interface ModelConfig {
   /** Channels of the per-class dynamic head (8). */
   headChannels: number;
   seed: number;
+  /** Weight initialisation (default "pytorch", as the reference). */
+  init?: InitScheme;
+  /**
+   * BatchNorm statistics at inference: "batch" normalises every window by its own statistics, as the
+   * reference's ContBatchNorm3d does in training and at test time (default); "running" uses the running
+   * averages (PyTorch's usual eval mode).
+   */
+  inferenceBatchNorm?: "batch" | "running";
 }
 
 export const PAPER_WIDTHS: ModelConfig["widths"] = [32, 64, 128, 256, 512];
@@ -56,7 +64,7 @@ export class UniversalUNet {
     registerConv3dTransposeGradient();
     if (textEmbedding.length !== NUM_CLASSES) throw new Error(`text embedding must have ${NUM_CLASSES} rows, got ${textEmbedding.length}`);
     this.textEmbedding = tf.keep(tf.tensor2d(textEmbedding));
-    const p = (this.params = new ParamStore(config.seed));
+    const p = (this.params = new ParamStore(config.seed, config.init ?? "pytorch"));
     const [w0, w1, w2, w3, w4] = config.widths;
     const h = config.headChannels;
     const levels: [number, number, number][] = [
@@ -82,16 +90,17 @@ export class UniversalUNet {
     });
     // Universal Model head.
     defineGroupNorm(p, "gap.gn", w4);
-    p.heNormal("gap.w", [w4, config.featureDim], w4);
-    p.constant("gap.b", [config.featureDim], 0);
+    p.weight("gap.w", [w4, config.featureDim], w4);
+    p.bias("gap.b", [config.featureDim], w4);
+    // The text and controller layers were uniform +-1/sqrt(fan_in) under both schemes.
     p.uniform("text.w", [512, config.featureDim], 1 / Math.sqrt(512));
-    p.constant("text.b", [config.featureDim], 0);
+    p.bias("text.b", [config.featureDim], 512);
     const nParams = dynamicParamCount(h);
     p.uniform("controller.w", [2 * config.featureDim, nParams], 1 / Math.sqrt(2 * config.featureDim));
-    p.constant("controller.b", [nParams], 0);
+    p.bias("controller.b", [nParams], 2 * config.featureDim);
     defineGroupNorm(p, "precls.gn", w1);
-    p.heNormal("precls.w", [w1, h], w1);
-    p.constant("precls.b", [h], 0);
+    p.weight("precls.w", [w1, h], w1);
+    p.bias("precls.b", [h], w1);
   }
 
   /** Every spatial size must be divisible by 8 (three 2x poolings). */
@@ -156,9 +165,9 @@ export class UniversalUNet {
     return { logits, feature };
   }
 
-  /** Inference: no batch statistics recorded. */
+  /** Inference: BatchNorm as config.inferenceBatchNorm says; running statistics are never updated here. */
   predict(x: tf.Tensor5D, classes?: readonly number[]): ModelOutput {
-    return this.forward(x, { training: false, bnUpdates: [] }, classes);
+    return this.forward(x, { training: false, bnUpdates: [], batchStatistics: (this.config.inferenceBatchNorm ?? "batch") === "batch" }, classes);
   }
 
   applyBatchNormUpdates(ctx: ForwardContext): void {

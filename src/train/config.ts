@@ -4,6 +4,7 @@ import type { ModelConfig } from "../model/universal-unet.js";
 import { PAPER_WIDTHS } from "../model/universal-unet.js";
 import { profileByName, type ProfileName } from "../profiles.js";
 import { TRAINING } from "../data/ontology.js";
+import type { DiceForm } from "../model/loss.js";
 
 export type Strategy = "lm" | "dm" | "sm" | "repeated";
 
@@ -29,6 +30,8 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** Apply the paper's augmentations (false: crops only). */
   augment: boolean;
+  /** Dice term of the loss (default "rows", the reference's). */
+  dice: DiceForm;
 }
 
 export interface TrainDefaults {
@@ -67,10 +70,11 @@ export function defaultConfig(profile: ProfileName, strategy: Strategy, override
     weightDecay: TRAINING.weightDecay,
     polyakGamma: TRAINING.polyakGamma,
     roi: p.roi,
-    model: { widths: d.widths, featureDim: 256, headChannels: 8, seed },
+    model: { widths: d.widths, featureDim: 256, headChannels: 8, seed, init: "pytorch", inferenceBatchNorm: "batch" },
     seed,
     checkpointEvery: d.checkpointEvery,
     augment: true,
+    dice: "rows",
     ...overrides,
   };
   if (overrides.seed !== undefined && !overrides.model) cfg.model = { ...cfg.model, seed: overrides.seed };
@@ -93,6 +97,11 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) bad(`lr must be positive, got ${c.lr}`);
   if (!(c.weightDecay >= 0)) bad(`weight decay must be >= 0, got ${c.weightDecay}`);
   if (!(c.polyakGamma > 0 && c.polyakGamma <= 1)) bad(`polyak gamma must be in (0, 1], got ${c.polyakGamma}`);
+  if (c.dice !== "rows" && c.dice !== "squared") bad(`dice must be rows or squared, got "${String(c.dice)}"`);
+  if (c.model.init !== undefined && c.model.init !== "pytorch" && c.model.init !== "he") bad(`model init must be pytorch or he, got "${String(c.model.init)}"`);
+  if (c.model.inferenceBatchNorm !== undefined && !["batch", "running"].includes(c.model.inferenceBatchNorm)) {
+    bad(`inference BatchNorm must be batch or running, got "${String(c.model.inferenceBatchNorm)}"`);
+  }
   if (c.roi.length !== 3 || c.roi.some((r) => !Number.isInteger(r) || r < 8 || r % 8 !== 0)) bad(`patch size must be three multiples of 8, got ${c.roi}`);
   if (c.model.widths.length !== 5 || c.model.widths.some((w) => !Number.isInteger(w) || w < 1)) bad(`model widths must be 5 positive integers, got ${c.model.widths}`);
 }

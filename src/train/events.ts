@@ -1,6 +1,7 @@
 /** What a training run tells its caller (notebooks, the CLI, the run folder's metrics). */
 import type { MemorySnapshotItem } from "../memory/memory.js";
 import type { UniversalUNet } from "../model/universal-unet.js";
+import type { StepCase } from "./step.js";
 
 export interface StepEvent {
   it: number;
@@ -28,7 +29,19 @@ export interface SiteEndEvent {
   model: UniversalUNet;
 }
 
+export interface BatchEvent {
+  /** The iteration this batch is about to train (1-based). */
+  it: number;
+  /** The patches as sampled and augmented, with their template organs and organ-ratio weights. */
+  batch: readonly StepCase[];
+  lr: number;
+  /** The model before this step's update (for learning curves; do not dispose). */
+  model: UniversalUNet;
+}
+
 export interface TrainEvents {
+  /** Before each step, synchronously: e.g. the PyTorch twin's trace records the very patches trained on. */
+  onBatch?: (e: BatchEvent) => void;
   onStep?: (e: StepEvent) => void | Promise<void>;
   onArrival?: (e: ArrivalEvent) => void | Promise<void>;
   /** After the replays of a site's last arrival (online strategies); awaited, e.g. to evaluate. */

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Patch } from "../data/augment.js";
-import { oneHotTarget, partialLabelLoss } from "../model/loss.js";
+import { oneHotTarget, partialLabelLoss, type DiceForm } from "../model/loss.js";
 import type { UniversalUNet } from "../model/universal-unet.js";
 import type { AdamW } from "./adamw.js";
 
@@ -30,7 +30,7 @@ export function patchBatch(patches: Patch[]): tf.Tensor5D {
   return tf.tensor5d(data, [patches.length, nz, ny, nx, 1]);
 }
 
-export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], lr: number): StepResult {
+export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], lr: number, dice: DiceForm = "rows"): StepResult {
   const ctx = { training: true, bnUpdates: [] as import("../model/layers.js").BatchNormUpdate[] };
   const kept: tf.Tensor[] = [];
   const vars = model.params.trainable;
@@ -43,7 +43,7 @@ export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], l
     const losses: tf.Scalar[] = [];
     batch.forEach((b, i) => {
       const logits = tf.squeeze(tf.slice(out.logits, [i, 0, 0, 0, 0], [1, -1, -1, -1, -1]), [0]) as tf.Tensor4D;
-      const l = partialLabelLoss(logits, targets[i], b.organs.map((c) => classes.indexOf(c)), b.weights);
+      const l = partialLabelLoss(logits, targets[i], b.organs.map((c) => classes.indexOf(c)), b.weights, dice);
       losses.push(l.loss);
       kept.push(tf.keep(tf.clone(l.loss)), tf.keep(tf.clone(l.bce)));
     });

@@ -206,7 +206,8 @@ class Runner {
       return { patch: samplePatch(c.image, c.label, this.cfg.roi, this.rng, aug), organs: c.organs, weights: c.weights };
     });
     const lr = cosineLr(this.cfg.lr, this.state.it, this.state.budget);
-    const r = trainStep(this.model, this.opt, batch, lr);
+    this.opts.events?.onBatch?.({ it: this.state.it + 1, batch, lr, model: this.model });
+    const r = trainStep(this.model, this.opt, batch, lr, this.cfg.dice);
     this.state.it += 1;
     this.state.optStep = this.opt.step;
     this.stepsThisCall += 1;

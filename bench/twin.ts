@@ -1,0 +1,212 @@
+/**
+ * `npm run twin`: train the kit on a prepared folder (the repeated baseline), record a trace (initial
+ * weights; every step's patch, template organs, organ-ratio weights, learning rate and loss), replay the
+ * trace in the PyTorch twin (bench/twin.py), and print both learning curves and the per-class test Dice
+ * side by side. Same data, same crops, same loss and schedule: a gap between the two columns is the kit's
+ * implementation, not the recipe.
+ *
+ * npm run twin -- --data <prepared dir> [--out work/twin] [--profile mini] [--epochs 60] [--seed 1]
+ *   [--sites S1] [--no-augment] [--eval-every 240] [--dice rows|squared] [--init pytorch|he]
+ *   [--eval-bn batch|running] [--blend logits|probabilities] [--lr 3e-3] [--twin-init kit|torch]
+ *   [--twin-only] [--kit-only]
+ * The settings apply to both sides; --twin-init torch lets PyTorch draw its own initial weights.
+ */
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { initBackend } from "../src/backend.js";
+import { className, templateKeys, templateClasses } from "../src/data/ontology.js";
+import { evaluateSplit } from "../src/eval/evaluate.js";
+import type { DiceSummary } from "../src/eval/dice.js";
+import type { UniversalUNet } from "../src/model/universal-unet.js";
+import { profileByName, type ProfileName } from "../src/profiles.js";
+import { CaseStore } from "../src/train/cases.js";
+import { defaultConfig, validateConfig } from "../src/train/config.js";
+import type { DiceForm } from "../src/model/loss.js";
+import type { InitScheme } from "../src/model/params.js";
+import type { Blend } from "../src/eval/sliding-window.js";
+import { createModel, train } from "../src/train/trainer.js";
+import { assetPath, kitRoot } from "../src/util/paths.js";
+
+interface CurvePoint {
+  it: number;
+  organAverage: number | null;
+  perClass: Record<string, number>;
+}
+
+interface SideResult {
+  steps: { it: number; loss: number }[];
+  evals: CurvePoint[];
+  final: { organAverage: number | null; perClass: Record<string, number> };
+  seconds: number;
+}
+
+const { values: a } = parseArgs({
+  options: {
+    data: { type: "string" },
+    out: { type: "string", default: "work/twin" },
+    profile: { type: "string", default: "mini" },
+    epochs: { type: "string", default: "60" },
+    seed: { type: "string", default: "1" },
+    sites: { type: "string" },
+    "no-augment": { type: "boolean", default: false },
+    "eval-every": { type: "string", default: "0" },
+    dice: { type: "string", default: "rows" },
+    init: { type: "string", default: "pytorch" },
+    "eval-bn": { type: "string", default: "batch" },
+    blend: { type: "string", default: "logits" },
+    lr: { type: "string" },
+    "twin-init": { type: "string", default: "kit" },
+    "twin-only": { type: "boolean", default: false },
+    "kit-only": { type: "boolean", default: false },
+    python: { type: "string", default: "/usr/bin/python3" },
+  },
+  strict: true,
+});
+
+function summaryPoint(it: number, s: DiceSummary): CurvePoint {
+  return { it, organAverage: s.organAverage, perClass: Object.fromEntries(Object.entries(s.perClass).map(([k, v]) => [k, v.mean])) };
+}
+
+async function runKit(data: string, out: string): Promise<SideResult> {
+  await initBackend({ log: (l) => process.stderr.write(l + "\n") });
+  const profile = profileByName(a.profile!).name as ProfileName;
+  const config = defaultConfig(profile, "repeated", {
+    epochs: Number(a.epochs),
+    seed: Number(a.seed),
+    augment: !a["no-augment"],
+    checkpointEvery: 1e9,
+    dice: a.dice as DiceForm,
+    ...(a.lr ? { lr: Number(a.lr) } : {}),
+  });
+  config.model = { ...config.model, init: a.init as InitScheme, inferenceBatchNorm: a["eval-bn"] as "batch" | "running" };
+  validateConfig(config);
+  mkdirSync(out, { recursive: true });
+  // Initial weights: the model is a pure function of the config's seed, so a fresh one equals train()'s.
+  const init = createModel(config);
+  const arrays = init.params.exportArrays();
+  init.dispose();
+  let offset = 0;
+  const index = arrays.map((x) => {
+    const e = { name: x.name, shape: x.shape, offset };
+    offset += x.values.length;
+    return e;
+  });
+  const all = new Float32Array(offset);
+  arrays.forEach((x, i) => all.set(x.values, index[i].offset));
+  writeFileSync(join(out, "init.bin"), Buffer.from(all.buffer));
+  writeFileSync(join(out, "init.json"), JSON.stringify(index));
+  const templates = Object.fromEntries(templateKeys().map((k) => [k, [...templateClasses(k)]]));
+  writeFileSync(join(out, "trace.json"), JSON.stringify({ config, data, embedding: assetPath("txt_encoding.json"), templates }, null, 1));
+
+  const images = openSync(join(out, "images.bin"), "w");
+  const labels = openSync(join(out, "labels.bin"), "w");
+  const stepsFile = openSync(join(out, "steps.jsonl"), "w");
+  const store = new CaseStore(data, config.roi);
+  const every = Number(a["eval-every"]);
+  const blend = a.blend as Blend;
+  const evals: CurvePoint[] = [];
+  const steps: SideResult["steps"] = [];
+  let pending: { organs: number[][]; weights: number[][]; lr: number } | undefined;
+  const evalAt = (it: number, model: UniversalUNet) => {
+    const r = evaluateSplit(model, store, config.roi, { progress: false, blend });
+    evals.push(summaryPoint(it, r.summary));
+    process.stderr.write(`kit eval at step ${it}: organ average ${r.summary.organAverage?.toFixed(3)}\n`);
+  };
+  const t0 = performance.now();
+  const result = await train({
+    config,
+    data,
+    store,
+    sites: a.sites?.split(","),
+    log: (l) => process.stderr.write(l + "\n"),
+    events: {
+      onBatch: (e) => {
+        if (every > 0 && e.it > 1 && (e.it - 1) % every === 0) evalAt(e.it - 1, e.model);
+        for (const b of e.batch) {
+          writeSync(images, Buffer.from(b.patch.image.buffer, b.patch.image.byteOffset, b.patch.image.byteLength));
+          writeSync(labels, Buffer.from(b.patch.label.buffer, b.patch.label.byteOffset, b.patch.label.byteLength));
+        }
+        pending = { organs: e.batch.map((b) => b.organs), weights: e.batch.map((b) => b.weights), lr: e.lr };
+      },
+      onStep: (e) => {
+        writeSync(stepsFile, JSON.stringify({ it: e.it, loss: e.loss, ...pending }) + "\n");
+        steps.push({ it: e.it, loss: e.loss });
+      },
+    },
+  });
+  [images, labels, stepsFile].forEach(closeSync);
+  const seconds = (performance.now() - t0) / 1000;
+  const final = summaryPoint(result.state.it, evaluateSplit(result.model, store, config.roi, { progress: false, blend }).summary);
+  evals.push(final);
+  result.dispose();
+  const kit: SideResult = { steps, evals, final, seconds };
+  writeFileSync(join(out, "kit.json"), JSON.stringify(kit));
+  return kit;
+}
+
+function runTwin(data: string, out: string): SideResult {
+  const args = [
+    join(kitRoot(), "bench", "twin.py"),
+    "--trace", out, "--data", data, "--out", join(out, "twin.json"),
+    "--init", a["twin-init"]!, "--dice", a.dice!, "--eval-bn", a["eval-bn"]!, "--blend", a.blend === "logits" ? "logits" : "probs",
+    "--eval-every", a["eval-every"]!,
+  ];
+  const r = spawnSync(a.python!, args, { stdio: ["ignore", "inherit", "inherit"] });
+  if (r.error) throw new Error(`twin: cannot run ${a.python} (${r.error.message}); install python3-torch and python3-nibabel (Debian)`);
+  if (r.status !== 0) throw new Error(`twin: ${a.python} bench/twin.py exited with ${r.status}`);
+  return JSON.parse(readFileSync(join(out, "twin.json"), "utf8")) as SideResult;
+}
+
+/** Mean loss over windows of the run, the learning curve in a few numbers. */
+function lossWindows(steps: { it: number; loss: number }[], n = 8): string[] {
+  const size = Math.max(1, Math.ceil(steps.length / n));
+  const out: string[] = [];
+  for (let i = 0; i < steps.length; i += size) {
+    const w = steps.slice(i, i + size);
+    out.push(`${w[0].it}-${w[w.length - 1].it}: ${(w.reduce((s, x) => s + x.loss, 0) / w.length).toFixed(3)}`);
+  }
+  return out;
+}
+
+function printSideBySide(kit: SideResult, twin: SideResult): void {
+  const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "   -  " : v.toFixed(3).padStart(6));
+  console.log(`\nmean training loss per window (kit | twin)`);
+  const kw = lossWindows(kit.steps);
+  const tw = lossWindows(twin.steps);
+  kw.forEach((k, i) => console.log(`  ${k.padEnd(20)} | ${tw[i] ?? ""}`));
+  if (kit.evals.length > 1) {
+    console.log(`\norgan average on the test split during training (kit | twin)`);
+    kit.evals.forEach((e, i) => console.log(`  step ${String(e.it).padStart(5)}  ${fmt(e.organAverage)} | ${fmt(twin.evals[i]?.organAverage)}`));
+  }
+  console.log(`\nper-class test Dice after ${kit.steps.length} steps`);
+  console.log(`  ${"class".padEnd(24)}   kit    twin   kit-twin`);
+  const ids = [...new Set([...Object.keys(kit.final.perClass), ...Object.keys(twin.final.perClass)])].map(Number).sort((x, y) => x - y);
+  for (const id of ids) {
+    const k = kit.final.perClass[id];
+    const t = twin.final.perClass[id];
+    console.log(`  ${`${id} ${className(id)}`.padEnd(24)} ${fmt(k)}  ${fmt(t)}  ${k !== undefined && t !== undefined ? (k - t >= 0 ? "+" : "") + (k - t).toFixed(3) : ""}`);
+  }
+  console.log(`  ${"organ average".padEnd(24)} ${fmt(kit.final.organAverage)}  ${fmt(twin.final.organAverage)}`);
+  console.log(`\nkit ${kit.seconds.toFixed(0)} s, twin ${twin.seconds.toFixed(0)} s`);
+}
+
+async function main() {
+  if (!a.data) throw new Error("twin: --data <prepared dir> is required (e.g. from massive prep)");
+  const data = resolve(a.data);
+  const out = resolve(a.out!);
+  if (!existsSync(join(data, "manifest.json"))) throw new Error(`twin: ${data} has no manifest.json (run massive prep first)`);
+  const kit = a["twin-only"] ? (JSON.parse(readFileSync(join(out, "kit.json"), "utf8")) as SideResult) : await runKit(data, out);
+  if (a["kit-only"]) {
+    console.log(`kit: organ average ${kit.final.organAverage?.toFixed(3)}; loss ${lossWindows(kit.steps).join(", ")}`);
+    return;
+  }
+  const twin = runTwin(data, out);
+  printSideBySide(kit, twin);
+}
+
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});
