@@ -55,8 +55,11 @@ class ConvBnRelu(nn.Module):
 class UniversalUNet(nn.Module):
     """src/model/universal-unet.ts in PyTorch: NCDHW with D = z, H = y, W = x (the kit's NDHWC order)."""
 
-    def __init__(self, widths, emb, feature_dim=256, head=8, eval_bn="batch"):
+    def __init__(self, widths, emb, feature_dim=256, head=8, eval_bn="batch", head_kind="dynamic"):
         super().__init__()
+        self.head_kind = head_kind
+        # "linear": a plain per-class 1x1x1 convolution on the decoder features (diagnostic, not the kit's).
+        self.linear_head = nn.Conv3d(widths[1], NUM_CLASSES, 1) if head_kind == "linear" else None
         w0, w1, w2, w3, w4 = widths
         levels = [(1, w0, w1), (w1, w1, w2), (w2, w2, w3), (w3, w3, w4)]
         self.down = nn.ModuleList([nn.ModuleList([ConvBnRelu(a, b, eval_bn), ConvBnRelu(b, c, eval_bn)]) for a, b, c in levels])
@@ -86,6 +89,9 @@ class UniversalUNet(nn.Module):
             a, b = self.up[i]
             h = b(a(torch.cat([self.t[i](h), skips[2 - i]], 1)))
         feat = self.gap(F.adaptive_avg_pool3d(F.relu(self.gap_gn(bott)), 1)).flatten(1)  # [B, F]
+        if self.linear_head is not None:
+            idx = torch.tensor([k - 1 for k in classes])
+            return self.linear_head(F.relu(self.precls_gn(h)))[:, idx], feat
         text = F.relu(self.text(self.emb))  # [32, F]
         dec = self.precls(F.relu(self.precls_gn(h)))  # [B, 8, D, H, W]
         B, hc, D, H, W = dec.shape
@@ -115,10 +121,10 @@ class UniversalUNet(nn.Module):
         return torch.stack(outs), feat
 
 
-def load_kit_weights(model, init_dir):
-    """The kit's initial weights (NDHWC filter layouts) into the PyTorch modules."""
-    index = json.load(open(os.path.join(init_dir, "init.json")))
-    raw = np.fromfile(os.path.join(init_dir, "init.bin"), dtype="<f4")
+def load_kit_weights(model, init_dir, name="init"):
+    """The kit's weights (init or final; NDHWC filter layouts) into the PyTorch modules."""
+    index = json.load(open(os.path.join(init_dir, name + ".json")))
+    raw = np.fromfile(os.path.join(init_dir, name + ".bin"), dtype="<f4")
     arr = {e["name"]: raw[e["offset"]:e["offset"] + int(np.prod(e["shape"]))].reshape(e["shape"]) for e in index}
     used = set()
 
@@ -282,14 +288,16 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-every", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--head", choices=["dynamic", "linear"], default="dynamic")
+    ap.add_argument("--steps", type=int, default=0, help="replay only the first N steps (0: all)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     meta = json.load(open(os.path.join(a.trace, "trace.json")))
     cfg = meta["config"]
     emb = torch.tensor(json.load(open(meta["embedding"]))["embedding"], dtype=torch.float32)
-    model = UniversalUNet(cfg["model"]["widths"], emb, cfg["model"]["featureDim"], cfg["model"]["headChannels"], a.eval_bn)
-    if a.init == "kit":
+    model = UniversalUNet(cfg["model"]["widths"], emb, cfg["model"]["featureDim"], cfg["model"]["headChannels"], a.eval_bn, a.head)
+    if a.init == "kit" and a.head == "dynamic":
         load_kit_weights(model, a.trace)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=cfg["weightDecay"])
     roi = cfg["roi"]  # x, y, z
@@ -297,6 +305,8 @@ def main():
     images = np.fromfile(os.path.join(a.trace, "images.bin"), dtype="<f4").reshape(-1, roi[2], roi[1], roi[0])
     labels = np.fromfile(os.path.join(a.trace, "labels.bin"), dtype=np.uint8).reshape(-1, roi[2], roi[1], roi[0])
     steps = [json.loads(l) for l in open(os.path.join(a.trace, "steps.jsonl"))]
+    if a.steps:
+        steps = steps[:a.steps]
     out = {"config": vars(a), "steps": [], "evals": []}
     t0 = time.time()
     k = 0
@@ -326,6 +336,7 @@ def main():
                   file=sys.stderr, flush=True)
         if a.eval_every and s["it"] % a.eval_every == 0 and s["it"] < len(steps):
             out["evals"].append({"it": s["it"], **evaluate(model, a.data, roi, a.blend, meta["templates"])})
+            print(f"twin eval at step {s['it']}: organ average {out['evals'][-1]['organAverage']:.3f}", file=sys.stderr, flush=True)
     out["final"] = evaluate(model, a.data, roi, a.blend, meta["templates"])
     out["evals"].append({"it": len(steps), **out["final"]})
     out["seconds"] = time.time() - t0

@@ -35,8 +35,15 @@ interface CurvePoint {
   perClass: Record<string, number>;
 }
 
+interface StepRecord {
+  it: number;
+  loss: number;
+  /** Kit only: per organ of the (first) case's template, its Dice + BCE when the organ is in the patch. */
+  organLoss?: Record<string, number>;
+}
+
 interface SideResult {
-  steps: { it: number; loss: number }[];
+  steps: StepRecord[];
   evals: CurvePoint[];
   final: { organAverage: number | null; perClass: Record<string, number> };
   seconds: number;
@@ -57,6 +64,7 @@ const { values: a } = parseArgs({
     "eval-bn": { type: "string", default: "batch" },
     blend: { type: "string", default: "logits" },
     lr: { type: "string" },
+    warmup: { type: "string" },
     "twin-init": { type: "string", default: "kit" },
     "twin-only": { type: "boolean", default: false },
     "kit-only": { type: "boolean", default: false },
@@ -69,6 +77,21 @@ function summaryPoint(it: number, s: DiceSummary): CurvePoint {
   return { it, organAverage: s.organAverage, perClass: Object.fromEntries(Object.entries(s.perClass).map(([k, v]) => [k, v.mean])) };
 }
 
+/** A model's weights as <name>.bin (float32, concatenated) + <name>.json (name, shape, offset), for twin.py. */
+function writeWeights(model: UniversalUNet, out: string, name: string): void {
+  const arrays = model.params.exportArrays();
+  let offset = 0;
+  const index = arrays.map((x) => {
+    const e = { name: x.name, shape: x.shape, offset };
+    offset += x.values.length;
+    return e;
+  });
+  const all = new Float32Array(offset);
+  arrays.forEach((x, i) => all.set(x.values, index[i].offset));
+  writeFileSync(join(out, `${name}.bin`), Buffer.from(all.buffer));
+  writeFileSync(join(out, `${name}.json`), JSON.stringify(index));
+}
+
 async function runKit(data: string, out: string): Promise<SideResult> {
   await initBackend({ log: (l) => process.stderr.write(l + "\n") });
   const profile = profileByName(a.profile!).name as ProfileName;
@@ -79,24 +102,15 @@ async function runKit(data: string, out: string): Promise<SideResult> {
     checkpointEvery: 1e9,
     dice: a.dice as DiceForm,
     ...(a.lr ? { lr: Number(a.lr) } : {}),
+    ...(a.warmup ? { warmup: Number(a.warmup) } : {}),
   });
   config.model = { ...config.model, init: a.init as InitScheme, inferenceBatchNorm: a["eval-bn"] as "batch" | "running" };
   validateConfig(config);
   mkdirSync(out, { recursive: true });
   // Initial weights: the model is a pure function of the config's seed, so a fresh one equals train()'s.
   const init = createModel(config);
-  const arrays = init.params.exportArrays();
+  writeWeights(init, out, "init");
   init.dispose();
-  let offset = 0;
-  const index = arrays.map((x) => {
-    const e = { name: x.name, shape: x.shape, offset };
-    offset += x.values.length;
-    return e;
-  });
-  const all = new Float32Array(offset);
-  arrays.forEach((x, i) => all.set(x.values, index[i].offset));
-  writeFileSync(join(out, "init.bin"), Buffer.from(all.buffer));
-  writeFileSync(join(out, "init.json"), JSON.stringify(index));
   const templates = Object.fromEntries(templateKeys().map((k) => [k, [...templateClasses(k)]]));
   writeFileSync(join(out, "trace.json"), JSON.stringify({ config, data, embedding: assetPath("txt_encoding.json"), templates }, null, 1));
 
@@ -109,6 +123,7 @@ async function runKit(data: string, out: string): Promise<SideResult> {
   const evals: CurvePoint[] = [];
   const steps: SideResult["steps"] = [];
   let pending: { organs: number[][]; weights: number[][]; lr: number } | undefined;
+  let present: Set<number>[] = [];
   const evalAt = (it: number, model: UniversalUNet) => {
     const r = evaluateSplit(model, store, config.roi, { progress: false, blend });
     evals.push(summaryPoint(it, r.summary));
@@ -129,10 +144,13 @@ async function runKit(data: string, out: string): Promise<SideResult> {
           writeSync(labels, Buffer.from(b.patch.label.buffer, b.patch.label.byteOffset, b.patch.label.byteLength));
         }
         pending = { organs: e.batch.map((b) => b.organs), weights: e.batch.map((b) => b.weights), lr: e.lr };
+        present = e.batch.map((b) => new Set(b.patch.label));
       },
       onStep: (e) => {
         writeSync(stepsFile, JSON.stringify({ it: e.it, loss: e.loss, ...pending }) + "\n");
-        steps.push({ it: e.it, loss: e.loss });
+        const organLoss: Record<string, number> = {};
+        pending!.organs[0].forEach((c, k) => present[0].has(c) && (organLoss[c] = e.organLoss[0][k]));
+        steps.push({ it: e.it, loss: e.loss, organLoss });
       },
     },
   });
@@ -140,6 +158,7 @@ async function runKit(data: string, out: string): Promise<SideResult> {
   const seconds = (performance.now() - t0) / 1000;
   const final = summaryPoint(result.state.it, evaluateSplit(result.model, store, config.roi, { progress: false, blend }).summary);
   evals.push(final);
+  writeWeights(result.model, out, "final");
   result.dispose();
   const kit: SideResult = { steps, evals, final, seconds };
   writeFileSync(join(out, "kit.json"), JSON.stringify(kit));
@@ -170,6 +189,22 @@ function lossWindows(steps: { it: number; loss: number }[], n = 8): string[] {
   return out;
 }
 
+/** The kit's per-organ training loss (Dice + BCE, when the organ is in the patch), per window of the run. */
+function printOrganCurves(kit: SideResult, n = 8): void {
+  const size = Math.max(1, Math.ceil(kit.steps.length / n));
+  const organs = [...new Set(kit.steps.flatMap((s) => Object.keys(s.organLoss ?? {})))].map(Number).sort((x, y) => x - y);
+  if (!organs.length) return;
+  console.log(`\nkit: per-organ training loss (Dice + BCE, patches that contain the organ), mean per window of ${size} steps`);
+  for (const c of organs) {
+    const cells: string[] = [];
+    for (let i = 0; i < kit.steps.length; i += size) {
+      const v = kit.steps.slice(i, i + size).map((s) => s.organLoss?.[c]).filter((x): x is number => x !== undefined);
+      cells.push(v.length ? (v.reduce((a, b) => a + b, 0) / v.length).toFixed(2) : "  - ");
+    }
+    console.log(`  ${`${c} ${className(c)}`.padEnd(24)} ${cells.join(" ")}`);
+  }
+}
+
 function printSideBySide(kit: SideResult, twin: SideResult): void {
   const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "   -  " : v.toFixed(3).padStart(6));
   console.log(`\nmean training loss per window (kit | twin)`);
@@ -180,6 +215,7 @@ function printSideBySide(kit: SideResult, twin: SideResult): void {
     console.log(`\norgan average on the test split during training (kit | twin)`);
     kit.evals.forEach((e, i) => console.log(`  step ${String(e.it).padStart(5)}  ${fmt(e.organAverage)} | ${fmt(twin.evals[i]?.organAverage)}`));
   }
+  printOrganCurves(kit);
   console.log(`\nper-class test Dice after ${kit.steps.length} steps`);
   console.log(`  ${"class".padEnd(24)}   kit    twin   kit-twin`);
   const ids = [...new Set([...Object.keys(kit.final.perClass), ...Object.keys(twin.final.perClass)])].map(Number).sort((x, y) => x - y);
@@ -200,6 +236,8 @@ async function main() {
   const kit = a["twin-only"] ? (JSON.parse(readFileSync(join(out, "kit.json"), "utf8")) as SideResult) : await runKit(data, out);
   if (a["kit-only"]) {
     console.log(`kit: organ average ${kit.final.organAverage?.toFixed(3)}; loss ${lossWindows(kit.steps).join(", ")}`);
+    printOrganCurves(kit);
+    console.log(`per class: ${Object.entries(kit.final.perClass).map(([c, v]) => `${c} ${v.toFixed(2)}`).join(", ")}`);
     return;
   }
   const twin = runTwin(data, out);

@@ -29,6 +29,8 @@ export interface CaseLoss {
   loss: tf.Scalar;
   /** The weighted BCE term alone, scalar. */
   bce: tf.Scalar;
+  /** Each template organ's unweighted Dice + BCE, [T] (learning curves per organ). */
+  perOrgan: tf.Tensor1D;
 }
 
 /**
@@ -81,7 +83,7 @@ export function partialLabelLoss(
   const w = tf.tensor1d(weights);
   const diceTerm = tf.div(tf.sum(tf.mul(w, diceT)), T);
   const bceTerm = tf.div(tf.sum(tf.mul(w, bce)), T) as tf.Scalar;
-  return { loss: tf.add(diceTerm, bceTerm) as tf.Scalar, bce: bceTerm };
+  return { loss: tf.add(diceTerm, bceTerm) as tf.Scalar, bce: bceTerm, perOrgan: tf.add(diceT, bce) as tf.Tensor1D };
 }
 
 /** One-hot target [D, H, W, T] of the given class ids from a class-id patch (x fastest). */

@@ -10,6 +10,8 @@ export interface StepEvent {
   lr: number;
   /** Stream positions trained in this step. */
   cases: number[];
+  /** Per trained case, each template organ's unweighted Dice + BCE (the case's organ order). */
+  organLoss: Float32Array[];
   ms: number;
   /** Online strategies: the memory's contents during this step. */
   memory?: MemorySnapshotItem[];

@@ -16,7 +16,8 @@ export interface StepCase {
 
 export interface StepResult {
   loss: number;
-  perCase: { loss: number; entropy: number; feature: Float32Array }[];
+  /** organLoss: each template organ's unweighted Dice + BCE, in the order of the case's organs. */
+  perCase: { loss: number; entropy: number; feature: Float32Array; organLoss: Float32Array }[];
 }
 
 /** Stack patches into the model's input [B, z, y, x, 1]. */
@@ -45,7 +46,7 @@ export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], l
       const logits = tf.squeeze(tf.slice(out.logits, [i, 0, 0, 0, 0], [1, -1, -1, -1, -1]), [0]) as tf.Tensor4D;
       const l = partialLabelLoss(logits, targets[i], b.organs.map((c) => classes.indexOf(c)), b.weights, dice);
       losses.push(l.loss);
-      kept.push(tf.keep(tf.clone(l.loss)), tf.keep(tf.clone(l.bce)));
+      kept.push(tf.keep(tf.clone(l.loss)), tf.keep(tf.clone(l.bce)), tf.keep(tf.clone(l.perOrgan)));
     });
     kept.push(tf.keep(tf.clone(out.feature)));
     return tf.div(tf.addN(losses), batch.length) as tf.Scalar;
@@ -63,8 +64,9 @@ export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], l
   const feature = kept[kept.length - 1].dataSync() as Float32Array;
   const fdim = feature.length / batch.length;
   const perCase = batch.map((_, i) => ({
-    loss: kept[2 * i].dataSync()[0],
-    entropy: kept[2 * i + 1].dataSync()[0],
+    loss: kept[3 * i].dataSync()[0],
+    entropy: kept[3 * i + 1].dataSync()[0],
+    organLoss: Float32Array.from(kept[3 * i + 2].dataSync()),
     feature: feature.slice(i * fdim, (i + 1) * fdim),
   }));
   tf.dispose([value, x, ...targets, ...kept, ...Object.values(grads)]);

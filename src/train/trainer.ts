@@ -78,7 +78,7 @@ let embeddingCache: number[][] | undefined;
 
 export function loadTextEmbedding(): number[][] {
   if (!embeddingCache) {
-    const file = assetPath("txt_encoding.json");
+    const file = process.env.MASSIVE_EXPERIMENT_TEXT ?? assetPath("txt_encoding.json");
     const j = JSON.parse(readFileSync(file, "utf8")) as { embedding?: number[][]; shape?: number[] };
     if (!Array.isArray(j.embedding) || j.embedding.length !== 32 || j.embedding[0].length !== 512) {
       throw new Error(`${file}: expected "embedding" of shape [32, 512]`);
@@ -205,7 +205,7 @@ class Runner {
       const c = this.store.load(this.stream[i], i);
       return { patch: samplePatch(c.image, c.label, this.cfg.roi, this.rng, aug), organs: c.organs, weights: c.weights };
     });
-    const lr = cosineLr(this.cfg.lr, this.state.it, this.state.budget);
+    const lr = cosineLr(this.cfg.lr, this.state.it, this.state.budget, Math.round((this.cfg.warmup ?? 0) * this.state.budget));
     this.opts.events?.onBatch?.({ it: this.state.it + 1, batch, lr, model: this.model });
     const r = trainStep(this.model, this.opt, batch, lr, this.cfg.dice);
     this.state.it += 1;
@@ -213,7 +213,7 @@ class Runner {
     this.stepsThisCall += 1;
     const ms = performance.now() - t0;
     this.progress?.update(this.state.it, `loss ${r.loss.toFixed(4)}`);
-    await this.opts.events?.onStep?.({ it: this.state.it, budget: this.state.budget, loss: r.loss, lr, cases: indices, ms, memory: this.memory?.snapshot() });
+    await this.opts.events?.onStep?.({ it: this.state.it, budget: this.state.budget, loss: r.loss, lr, cases: indices, organLoss: r.perCase.map((c) => c.organLoss), ms, memory: this.memory?.snapshot() });
     return r;
   }
 
