@@ -31,7 +31,12 @@ export async function runNotebook(nb: string, outDir: string | "inplace", env: N
     for (const l of text.split("\n").filter(Boolean)) console.log(`${prefix} ${l.replace(/^\S+ /, "")}`);
   }, 2000);
   try {
-    await executeNotebook(file, { out: outDir === "inplace" ? file : join(outDir, `${nb}.ipynb`), env, cwd: join(kitRoot(), "notebooks") });
+    await executeNotebook(file, {
+      out: outDir === "inplace" ? file : join(outDir, `${nb}.ipynb`),
+      env,
+      cwd: join(kitRoot(), "notebooks"),
+      onCell: (i, total, cell) => console.log(`${prefix} cell ${i + 1}/${total}: ${String([cell.source].flat().join("")).split("\n").find((l) => l.trim() && !l.startsWith("//"))?.slice(0, 70) ?? ""}`),
+    });
   } catch (e) {
     throw new Error(e instanceof CellError ? e.describe() : `${nb}: ${(e as Error).message}`);
   } finally {

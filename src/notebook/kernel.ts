@@ -152,9 +152,16 @@ export class KernelClient {
   private processLog = "";
   private exited: { code: number | null; signal: string | null } | undefined;
   private closed = false;
+  /** tslab aborts what arrives within 200 ms of a failed cell (its queue reset): wait that out. */
+  private quietUntil = 0;
   kernelInfo?: Record<string, unknown>;
 
   constructor(private readonly opts: KernelOptions) {}
+
+  /** Whether the kernel process is alive. */
+  get running(): boolean {
+    return this.proc !== undefined && this.exited === undefined;
+  }
 
   /** The last lines the kernel process wrote outside cells (for diagnostics). */
   get log(): string {
@@ -266,6 +273,8 @@ export class KernelClient {
 
   /** Run one cell; resolves when the reply and the kernel's `idle` status for it have both arrived. */
   async execute(code: string, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
+    const wait = this.quietUntil - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const msg = this.message("execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
     const outputs: CellOutput[] = [];
     const displays = new Map<string, Extract<CellOutput, { output_type: "display_data" }>[]>();
@@ -340,6 +349,7 @@ export class KernelClient {
       const executionCount = reply ? ((reply.content.execution_count as number | undefined) ?? null) : null;
       const result: ExecuteResult = { status, executionCount, outputs, stderr };
       if (status === "error" || status === "timeout") {
+        this.quietUntil = Date.now() + 400;
         const existing = outputs.find((o) => o.output_type === "error") as Extract<CellOutput, { output_type: "error" }> | undefined;
         const err = existing ?? (timedOut ? { output_type: "error" as const, ename: "Timeout", evalue: `the cell ran longer than ${(opts.timeoutMs ?? 0) / 1000} s and was interrupted`, traceback: stderr.split("\n").slice(-20) } : { output_type: "error" as const, ...errorFromStderr(stderr) });
         if (!existing) outputs.push(err);
