@@ -122,7 +122,7 @@ out.markdown([
     (new Set(finalSites.lm).size <= Math.min(new Set(finalSites.dm).size, new Set(finalSites.sm).size) ? " (LM the fewest, as expected of a first-in-first-out memory)." : " (LM not the fewest here)."),
   `- The short SM run (${run.state.it} steps) reached an Average Dice of ${ev.summary.average?.toFixed(3) ?? "-"}; ` +
     `${learned.filter((c) => c.dice > 0.1).length} of ${learned.length} classes above 0.1` +
-    (learned.length ? ` (best: ${learned.slice(0, 3).map((c) => `${c.name} ${c.dice.toFixed(3)}`).join(", ")}).` : "."),
+    (learned.length && learned[0].dice > 0 ? ` (best: ${learned.slice(0, 3).map((c) => `${c.name} ${c.dice.toFixed(3)}`).join(", ")}).` : ": no class is segmented yet at this length."),
   `- Files: ${massive.displayPath(massive.notebookFiguresDir(settings, "00-tutorial"))}/`,
 ].join("\n"));
 void out.finish();
