@@ -58,9 +58,13 @@ function artefactLinks(s: ExperimentSettings, notebook: string): string {
 }
 
 /** Each claim of the paper with what our cached runs show (the same verdicts in REPORT.md and in the notebooks). */
-export async function claimSections(s: ExperimentSettings, data: ExperimentData): Promise<ClaimSection[]> {
-  const t1 = await runTable1(s, data);
-  const t2 = await runTable2(s, data);
+export async function claimSections(s: ExperimentSettings, data: ExperimentData, only?: string): Promise<ClaimSection[]> {
+  // Only the runs the wanted claims need (a notebook's closing cell must not train another notebook's runs).
+  const want = (nb: string) => only === undefined || only === nb;
+  const T1 = "01-table1-data-efficiency", T2 = "02-table2-dynamic-adaptation", F2 = "03-figure2-forgetting", F3 = "04-figure3-diverse-memory";
+  const t1 = want(T1) ? await runTable1(s, data) : [];
+  const t2 = want(T2) ? await runTable2(s, data) : [];
+  const online = want(F2) || want(F3) ? await runTable2(s, data, ["LM", "DM", "SM top 25%"]) : [];
   const byName = (name: string) => t2.find((r) => r.method === name || r.method.startsWith(name))!;
   const sections: ClaimSection[] = [];
   let lines: string[] = [];
@@ -69,58 +73,62 @@ export async function claimSections(s: ExperimentSettings, data: ExperimentData)
     sections.push({ notebook, lines });
   };
   // Claim 1
-  section("01-table1-data-efficiency");
-  const rep1 = t1[t1.length - 1];
-  const r1 = avg(rep1);
-  lines.push("## 1. On one site, LM is about as good as many epochs (Table 1)", "");
-  lines.push(`Paper: LM 0.8217 / 0.8222 / 0.8225 (N = 64 / 128 / 256) vs 0.8260 for 100 epochs.`, "");
-  for (const r of t1.slice(0, -1)) {
-    const a = avg(r);
-    const gap = a.mean !== null && r1.mean !== null ? a.mean - r1.mean : null;
-    const close = gap !== null && a.sd !== null && r1.sd !== null && Math.abs(gap) <= a.sd + r1.sd;
-    lines.push(`- ${r.method}: ${pm(a)}; ${rep1.method}: ${pm(r1)}; difference ${gap === null ? "-" : gap.toFixed(4)}` + (gap === null ? "" : close ? " (within one sd: about as good)" : gap < 0 ? " (LM worse, separated)" : " (LM better, separated)"));
+  if (want(T1)) {
+    section(T1);
+    const rep1 = t1[t1.length - 1];
+    const r1 = avg(rep1);
+    lines.push("## 1. On one site, LM is about as good as many epochs (Table 1)", "");
+    lines.push(`Paper: LM 0.8217 / 0.8222 / 0.8225 (N = 64 / 128 / 256) vs 0.8260 for 100 epochs.`, "");
+    for (const r of t1.slice(0, -1)) {
+      const a = avg(r);
+      const gap = a.mean !== null && r1.mean !== null ? a.mean - r1.mean : null;
+      const close = gap !== null && a.sd !== null && r1.sd !== null && Math.abs(gap) <= a.sd + r1.sd;
+      lines.push(`- ${r.method}: ${pm(a)}; ${rep1.method}: ${pm(r1)}; difference ${gap === null ? "-" : gap.toFixed(4)}` + (gap === null ? "" : close ? " (within one sd: about as good)" : gap < 0 ? " (LM worse, separated)" : " (LM better, separated)"));
   }
   lines.push("");
+  }
   // Claim 2
-  section("02-table2-dynamic-adaptation");
-  const lm = avg(byName("LM")), dm = avg(byName("DM")), sm = avg(byName("SM top 25%")), rep = avg(byName("Repeated"));
-  const sep = (a: ReturnType<typeof meanSd>, b: ReturnType<typeof meanSd>) =>
-    a.mean !== null && b.mean !== null && a.sd !== null && b.sd !== null && Math.abs(a.mean - b.mean) <= a.sd + b.sd;
-  lines.push("## 2. On the sequential stream, SM > DM > LM, and SM >= repeated (Table 2)", "");
-  lines.push(`Paper (Average): LM 0.3272, DM 0.3860, SM top 25% 0.4722, repeated 0.4506.`, "");
-  lines.push(`Ours (Average): LM ${pm(lm)}, DM ${pm(dm)}, SM top 25% ${pm(sm)}, repeated ${pm(rep)}.`, "");
-  const ok = (a: ReturnType<typeof meanSd>, b: ReturnType<typeof meanSd>) => a.mean !== null && b.mean !== null && a.mean > b.mean;
-  lines.push(`- DM > LM: ${verdict(ok(dm, lm), sep(dm, lm))}.`);
-  lines.push(`- SM > DM: ${verdict(ok(sm, dm), sep(sm, dm))}.`);
-  lines.push(`- SM >= repeated: ${verdict(sm.mean !== null && rep.mean !== null && sm.mean >= rep.mean, sep(sm, rep), sm.mean === rep.mean)}.`, "");
-  // Claim 3
-  section("02-table2-dynamic-adaptation");
-  const sms = t2.filter((r) => r.method.startsWith("SM"));
-  const best = sms.reduce((a, b) => ((avg(a).mean ?? -1) >= (avg(b).mean ?? -1) ? a : b));
-  lines.push("## 3. Protecting the top 25% most uncertain cases is best (Table 2)", "");
-  lines.push(`Paper: 12.5% 0.4505, 25% 0.4722, 50% 0.4525.`, "");
-  const runnerUp = sms.filter((r) => r !== best).reduce((a, b) => ((avg(a).mean ?? -1) >= (avg(b).mean ?? -1) ? a : b));
-  const bestSeparated = !sep(avg(best), avg(runnerUp));
-  lines.push(
-    `Ours: ${sms.map((r) => `${r.method.replace("SM top ", "")} ${pm(avg(r))}`).join(", ")}. Best here: ${best.method} (${best.method === "SM top 25%" ? "agrees" : "disagrees"} with the paper` +
-      `${bestSeparated ? "" : "; within one sd of the next best, so not separated at this scale"}).`,
-    "",
-  );
+  if (want(T2)) {
+    section(T2);
+    const lm = avg(byName("LM")), dm = avg(byName("DM")), sm = avg(byName("SM top 25%")), rep = avg(byName("Repeated"));
+    const sep = (a: ReturnType<typeof meanSd>, b: ReturnType<typeof meanSd>) =>
+      a.mean !== null && b.mean !== null && a.sd !== null && b.sd !== null && Math.abs(a.mean - b.mean) <= a.sd + b.sd;
+    lines.push("## 2. On the sequential stream, SM > DM > LM, and SM >= repeated (Table 2)", "");
+    lines.push(`Paper (Average): LM 0.3272, DM 0.3860, SM top 25% 0.4722, repeated 0.4506.`, "");
+    lines.push(`Ours (Average): LM ${pm(lm)}, DM ${pm(dm)}, SM top 25% ${pm(sm)}, repeated ${pm(rep)}.`, "");
+    const ok = (a: ReturnType<typeof meanSd>, b: ReturnType<typeof meanSd>) => a.mean !== null && b.mean !== null && a.mean > b.mean;
+    lines.push(`- DM > LM: ${verdict(ok(dm, lm), sep(dm, lm))}.`);
+    lines.push(`- SM > DM: ${verdict(ok(sm, dm), sep(sm, dm))}.`);
+    lines.push(`- SM >= repeated: ${verdict(sm.mean !== null && rep.mean !== null && sm.mean >= rep.mean, sep(sm, rep), sm.mean === rep.mean)}.`, "");
+    // Claim 3
+    section(T2);
+    const sms = t2.filter((r) => r.method.startsWith("SM"));
+    const best = sms.reduce((a, b) => ((avg(a).mean ?? -1) >= (avg(b).mean ?? -1) ? a : b));
+    lines.push("## 3. Protecting the top 25% most uncertain cases is best (Table 2)", "");
+    lines.push(`Paper: 12.5% 0.4505, 25% 0.4722, 50% 0.4525.`, "");
+    const runnerUp = sms.filter((r) => r !== best).reduce((a, b) => ((avg(a).mean ?? -1) >= (avg(b).mean ?? -1) ? a : b));
+    const bestSeparated = !sep(avg(best), avg(runnerUp));
+    lines.push(
+      `Ours: ${sms.map((r) => `${r.method.replace("SM top ", "")} ${pm(avg(r))}`).join(", ")}. Best here: ${best.method} (${best.method === "SM top 25%" ? "agrees" : "disagrees"} with the paper` +
+        `${bestSeparated ? "" : "; within one sd of the next best, so not separated at this scale"}).`,
+      "",
+    );
+  }
   // Claim 4
-  section("03-figure2-forgetting");
-  const online = t2.filter((r) => ["LM", "DM", "SM top 25%"].includes(r.method));
-  const panels = forgettingPanels(s, online);
-  lines.push("## 4. LM forgets most (Figure 2)", "");
-  lines.push("Mean relative Dice drop over the sites after each evaluated site (negative = forgotten):", "");
-  const forgetMean: Record<string, number[]> = {};
-  for (const p of panels) {
-    const parts = p.series.map((x) => {
-      const later = x.mean.slice(1).filter((v) => Number.isFinite(v));
-      const m = later.length ? later.reduce((a, b) => a + b, 0) / later.length : NaN;
-      (forgetMean[x.strategy] ??= []).push(m);
-      return `${x.strategy} ${Number.isFinite(m) ? m.toFixed(3) : "-"}`;
-    });
-    lines.push(`- evaluated on ${p.site}: ${parts.join(", ")}`);
+  if (want(F2)) {
+    section(F2);
+    const panels = forgettingPanels(s, online);
+    lines.push("## 4. LM forgets most (Figure 2)", "");
+    lines.push("Mean relative Dice drop over the sites after each evaluated site (negative = forgotten):", "");
+    const forgetMean: Record<string, number[]> = {};
+    for (const p of panels) {
+      const parts = p.series.map((x) => {
+        const later = x.mean.slice(1).filter((v) => Number.isFinite(v));
+        const m = later.length ? later.reduce((a, b) => a + b, 0) / later.length : NaN;
+        (forgetMean[x.strategy] ??= []).push(m);
+        return `${x.strategy} ${Number.isFinite(m) ? m.toFixed(3) : "-"}`;
+      });
+      lines.push(`- evaluated on ${p.site}: ${parts.join(", ")}`);
   }
   const undef = panels.flatMap((p) => p.series.filter((x) => x.undefinedAt?.length).map((x) => `${x.strategy} on ${p.site} after ${x.undefinedAt!.length === x.sites.length ? "every site" : x.undefinedAt!.join(", ")}`));
   if (undef.length)
@@ -142,43 +150,48 @@ export async function claimSections(s: ExperimentSettings, data: ExperimentData)
         : ""),
     "",
   );
+  }
   // Claim 5
-  section("04-figure3-diverse-memory");
-  lines.push("## 5. SM keeps older and harder cases (Figure 3)", "");
-  for (const site of s.snapshotSites) {
-    const rows = memorySummaryRows(online, site);
-    lines.push(`At the end of ${site}: ` + rows.map((r) => `${String(r.strategy)}: ${String(r["share from earlier sites"])} from earlier sites, mean entropy ${String(r["mean stored entropy"])}`).join("; ") + ".");
-    const smRow = rows.find((r) => String(r.strategy).startsWith("SM"));
-    const others = rows.filter((r) => r !== smRow);
-    const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-    if (smRow) {
-      const older = num(smRow["older share mean"]), ent = num(smRow["entropy mean"]);
-      const olderOk = older !== null && others.every((r) => num(r["older share mean"]) === null || older >= num(r["older share mean"])!);
-      const entRank = ent === null ? null : [...others.map((r) => num(r["entropy mean"])).filter((v): v is number => v !== null), ent].sort((a, b) => b - a).indexOf(ent) + 1;
-      lines.push(
-        `- older: SM's share of cases from earlier sites is ${older === null ? "not available" : olderOk ? "**the highest or tied** (holds)" : "**not the highest** (does not hold)"} at ${site}.`,
-        `- harder: SM's mean stored entropy ${ent === null || entRank === null ? "is not available" : entRank === 1 ? "**is the highest** (holds)" : `**ranks ${entRank} of ${others.length + 1}**${entRank === others.length + 1 ? " (the lowest)" : ""}: the claim **does not hold** at ${site}`}.`,
-      );
-    }
+  if (want(F3)) {
+    section(F3);
+    lines.push("## 5. SM keeps older and harder cases (Figure 3)", "");
+    for (const site of s.snapshotSites) {
+      const rows = memorySummaryRows(online, site);
+      lines.push(`At the end of ${site}: ` + rows.map((r) => `${String(r.strategy)}: ${String(r["share from earlier sites"])} from earlier sites, mean entropy ${String(r["mean stored entropy"])}`).join("; ") + ".");
+      const smRow = rows.find((r) => String(r.strategy).startsWith("SM"));
+      const others = rows.filter((r) => r !== smRow);
+      const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+      if (smRow) {
+        const older = num(smRow["older share mean"]), ent = num(smRow["entropy mean"]);
+        const olderOk = older !== null && others.every((r) => num(r["older share mean"]) === null || older >= num(r["older share mean"])!);
+        const entRank = ent === null ? null : [...others.map((r) => num(r["entropy mean"])).filter((v): v is number => v !== null), ent].sort((a, b) => b - a).indexOf(ent) + 1;
+        lines.push(
+          `- older: SM's share of cases from earlier sites is ${older === null ? "not available" : olderOk ? "**the highest or tied** (holds)" : "**not the highest** (does not hold)"} at ${site}.`,
+          `- harder: SM's mean stored entropy ${ent === null || entRank === null ? "is not available" : entRank === 1 ? "**is the highest** (holds)" : `**ranks ${entRank} of ${others.length + 1}**${entRank === others.length + 1 ? " (the lowest)" : ""}: the claim **does not hold** at ${site}`}.`,
+        );
+      }
   }
   lines.push("");
+  }
   // What was learned at all: the context for every claim above.
-  section("02-table2-dynamic-adaptation");
-  const learned = classDice(t2);
-  lines.push("## What the network learned (context for the claims)", "");
-  lines.push(
-    "Dice per class on the stream's test cases, averaged over all Table 2 runs (every strategy and seed; classes a test case does not label are not counted). " +
-      "The paper's Average is over 32 classes, many of them small organs and tumours that a few hundred CPU steps do not learn; the large organs show whether training works at all.",
-    "",
-  );
-  lines.push(`- best learned: ${learned.slice(0, 8).map((c) => `${c.name} ${c.mean.toFixed(3)}`).join(", ")}`);
-  lines.push(`- classes with mean Dice above 0.1: ${learned.filter((c) => c.mean > 0.1).length} of ${learned.length}`, "");
+  if (want(T2)) {
+    section(T2);
+    const learned = classDice(t2);
+    lines.push("## What the network learned (context for the claims)", "");
+    lines.push(
+      "Dice per class on the stream's test cases, averaged over all Table 2 runs (every strategy and seed; classes a test case does not label are not counted). " +
+        "The paper's Average is over 32 classes, many of them small organs and tumours that a few hundred CPU steps do not learn; the large organs show whether training works at all.",
+      "",
+    );
+    lines.push(`- best learned: ${learned.slice(0, 8).map((c) => `${c.name} ${c.mean.toFixed(3)}`).join(", ")}`);
+    lines.push(`- classes with mean Dice above 0.1: ${learned.filter((c) => c.mean > 0.1).length} of ${learned.length}`, "");
+  }
   return sections;
 }
 
 /** The claims a notebook's closing cell shows ("what this shows"), as Markdown. */
 export async function whatThisShows(s: ExperimentSettings, data: ExperimentData, notebook: string): Promise<string> {
-  const mine = (await claimSections(s, data)).filter((c) => c.notebook === notebook);
+  const mine = await claimSections(s, data, notebook);
   const body = mine.map((c) => c.lines.join("\n").replace(/^## /m, "### ")).join("\n");
   return `## What this shows (profile ${s.profile}, seeds ${s.seeds.join(", ")})\n\nGenerated from the runs above by the code that writes REPORT.md; nothing here is fixed prose.\n\n${body}`;
 }
