@@ -71,6 +71,8 @@ export function progressLog(s: ExperimentSettings, line: string, run?: string): 
     return;
   }
   const live = liveLines.get(run);
+  // A run shown already in this kernel and read again from the cache (e.g. by a closing cell) keeps its line.
+  if (live && line.endsWith(": cached")) return;
   if (live) live.update(line);
   else liveLines.set(run, liveLine(line));
 }
