@@ -1,22 +1,22 @@
 /**
  * `npm run reproduce [-- --profile smoke|mini] [--only 01,03]`: execute every notebook headless on the
- * tslab kernel (Jupyter nbconvert/nbclient), save them with their outputs, and regenerate the figures
- * folder, PROVENANCE.json and REPORT.md. Registers the tslab kernel itself; stops at the first failing
- * notebook with its error. `--report-only` rewrites REPORT.md from the cached runs and PROVENANCE.json
+ * tslab kernel through the kit's own Jupyter client (src/notebook: ZeroMQ, no Python or Jupyter needed),
+ * save them with their outputs and execution counts, and regenerate the figures folder, PROVENANCE.json
+ * and REPORT.md. Stops at the first failing cell with its error and the tail of its stderr. `--report-only` rewrites REPORT.md from the cached runs and PROVENANCE.json
  * (after a change to the report's wording; nothing is trained or executed).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureData } from "../src/experiments/data.js";
 import { buildReport } from "../src/experiments/report.js";
 import { experimentSettings } from "../src/experiments/settings.js";
-import { gitCommit } from "../src/experiments/outputs.js";
+import { gitCommit, notebookFiguresDir } from "../src/experiments/outputs.js";
 import { profileByName } from "../src/profiles.js";
 import { writeJsonAtomic } from "../src/train/run-dir.js";
 import { formatDuration } from "../src/util/progress.js";
 import { kitRoot } from "../src/util/paths.js";
-import { NOTEBOOKS, executeNotebook, fail, jupyterPython, registerTslab } from "./jupyter.js";
+import { NOTEBOOKS, fail, runNotebook } from "./jupyter.js";
 
 async function main() {
   const { values } = parseArgs({ options: { profile: { type: "string", default: "mini" }, only: { type: "string" }, "out-dir": { type: "string" }, "report-only": { type: "boolean" } }, strict: true });
@@ -27,11 +27,21 @@ async function main() {
   if (list.length === 0) fail(`--only ${values.only} matches no notebook (${NOTEBOOKS.join(", ")})`);
   if (values["report-only"]) {
     const provFile = join(settings.figuresDir, "PROVENANCE.json");
-    if (!existsSync(provFile)) fail(`--report-only needs ${provFile} from a full run`);
+    const resultsDir = join(settings.workDir, "results");
+    const rel = (p: string) => relative(process.cwd(), p) || ".";
+    const cached = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith(".json")) : [];
+    if (cached.length === 0)
+      fail(`--report-only rebuilds REPORT.md from cached runs, and ${rel(resultsDir)} holds none: run \`npm run reproduce -- --profile ${profile}\` first (it trains them)`);
+    if (!existsSync(provFile)) fail(`--report-only needs ${rel(provFile)} from a full run: run \`npm run reproduce -- --profile ${profile}\` first`);
     const prov = JSON.parse(readFileSync(provFile, "utf8")) as { wallSecondsPerNotebook: Record<string, number>; notebooks: Record<string, unknown>[] };
     process.env.MASSIVE_CACHED_ONLY = "1";
     const data = ensureData(settings, (l) => console.log(`reproduce: ${l}`));
-    const report = await buildReport(settings, data, prov.notebooks.map((p) => ({ ...p, wallSeconds: prov.wallSecondsPerNotebook[String(p.notebook)] })));
+    let report: string;
+    try {
+      report = await buildReport(settings, data, prov.notebooks.map((p) => ({ ...p, wallSeconds: prov.wallSecondsPerNotebook[String(p.notebook)] })));
+    } catch (e) {
+      fail(`--report-only: ${(e as Error).message}; run \`npm run reproduce -- --profile ${profile}\` to train what is missing`);
+    }
     writeFileSync(join(settings.figuresDir, "REPORT.md"), report);
     console.log(`reproduce: rewrote ${join(settings.figuresDir, "REPORT.md")} from the cached runs`);
     return;
@@ -39,8 +49,6 @@ async function main() {
   // mini (the committed reproduction) executes in place; other profiles into work/<profile>/notebooks.
   const outDir = values["out-dir"] ? String(values["out-dir"]) : profile === "mini" ? "inplace" : join(settings.workDir, "notebooks");
   if (outDir !== "inplace") mkdirSync(outDir, { recursive: true });
-  const py = jupyterPython();
-  registerTslab(py);
   console.log(`reproduce: profile ${profile}, seeds ${settings.seeds.join(", ")}, notebooks ${list.join(", ")}`);
   console.log(`reproduce: figures -> ${settings.figuresDir}; executed notebooks -> ${outDir === "inplace" ? "notebooks/ (in place)" : outDir}`);
   const data = ensureData(settings, (l) => console.log(`reproduce: ${l}`));
@@ -52,7 +60,7 @@ async function main() {
     const t0 = Date.now();
     console.log(`reproduce: [${i + 1}/${list.length}] ${nb} ...`);
     try {
-      await executeNotebook(py, nb, outDir, env, progressFile, `reproduce:   [${nb}]`);
+      await runNotebook(nb, outDir, env, progressFile, `reproduce:   [${nb}]`);
     } catch (e) {
       fail((e as Error).message);
     }
@@ -60,7 +68,7 @@ async function main() {
     console.log(`reproduce: [${i + 1}/${list.length}] ${nb} done in ${formatDuration(times[nb])}`);
   }
   const provenance = list.map((nb) => {
-    const f = join(settings.figuresDir, `${nb}-provenance.json`);
+    const f = join(notebookFiguresDir(settings, nb), `${nb}-provenance.json`);
     return existsSync(f) ? (JSON.parse(readFileSync(f, "utf8")) as Record<string, unknown>) : { notebook: nb };
   });
   writeJsonAtomic(join(settings.figuresDir, "PROVENANCE.json"), {
@@ -80,4 +88,4 @@ async function main() {
   console.log(`reproduce: all ${list.length} notebooks ran in ${formatDuration((Date.now() - started) / 1000)}`);
 }
 
-main().catch((e) => fail((e as Error).stack ?? String(e)));
+main().catch((e) => fail(process.env.MASSIVE_DEBUG ? ((e as Error).stack ?? String(e)) : `${(e as Error).message} (MASSIVE_DEBUG=1 shows the stack)`));

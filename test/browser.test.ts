@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { chromiumPath } from "../src/report/export.js";
-import { jupyterPython, registerTslab } from "../scripts/jupyter.js";
+import { findJupyterPython, registerTslab } from "../src/notebook/setup.js";
 
 // Code passed to page.evaluate runs in the browser, where these exist.
 declare const window: any;
@@ -41,7 +41,8 @@ async function waitFor(url: string, ms: number): Promise<void> {
 }
 
 test("the tutorial runs in the classic Notebook in Chromium and shows a Plotly chart", { timeout: 20 * 60 * 1000 }, async () => {
-  const py = jupyterPython();
+  const py = findJupyterPython()?.python;
+  assert.ok(py, "no Python with Jupyter: apt-get install jupyter-notebook python3-ipykernel");
   assert.equal(spawnSync(py, ["-c", "import notebook"]).status, 0, "the classic Notebook is missing: apt-get install jupyter-notebook");
   registerTslab(py);
   // A scratch copy beside the real notebooks (so `import "massive"` resolves), removed afterwards.

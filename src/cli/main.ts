@@ -6,6 +6,7 @@ import { writePhantomFigure } from "../../data-prep/phantom-figure.js";
 import { templateKeys } from "../data/ontology.js";
 import { profileByName } from "../profiles.js";
 import { evalCommand, trainCommand } from "./train-commands.js";
+import { openNotebooks } from "../notebook/setup.js";
 import { helpText, parseCommand, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
 
 const phantom: CommandSpec = {
@@ -107,7 +108,32 @@ const prep: CommandSpec = {
   },
 };
 
-export const COMMANDS: CommandSpec[] = [phantom, prep, trainCommand, evalCommand];
+const notebook: CommandSpec = {
+  name: "notebook",
+  summary: "open the notebooks: register the tslab kernel with a Python that has Jupyter, start JupyterLab (else the classic Notebook)",
+  usage: "massive notebook [--ui auto|lab|classic] [--port N] [--no-browser]",
+  options: {
+    ui: { type: "string", default: "auto" },
+    port: { type: "string" },
+    "no-browser": { type: "boolean" },
+  },
+  help: {
+    ui: "auto: JupyterLab when that Python has it, else the classic Notebook",
+    port: "server port (default: 8888, or the next free one)",
+    "no-browser": "do not open a browser (print the URL only)",
+  },
+  async run(v) {
+    const ui = String(v.ui);
+    if (!["auto", "lab", "classic"].includes(ui)) throw new UsageError(`massive notebook: --ui must be auto, lab or classic, got "${ui}"`);
+    process.exitCode = await openNotebooks({
+      ui: ui as "auto" | "lab" | "classic",
+      port: v.port === undefined ? undefined : parseIntFlag(v.port, "port", "notebook", 8888),
+      openBrowser: !v["no-browser"],
+    });
+  },
+};
+
+export const COMMANDS: CommandSpec[] = [phantom, prep, trainCommand, evalCommand, notebook];
 
 export function usage(): string {
   return [

@@ -1,15 +1,19 @@
-/** What a notebook leaves in figures/: tables (CSV, JSON), figures (PNG, SVG, HTML, JSON), provenance. */
+/**
+ * What a notebook leaves in figures/<notebook>/: tables (CSV, JSON), figures (PNG, SVG, HTML, JSON),
+ * provenance. figures/ itself holds plotly.min.js (once, for every HTML figure), PROVENANCE.json and
+ * REPORT.md.
+ */
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { backendReport, describeBackend } from "../backend.js";
-import { showFigure, showHtml, inNotebook } from "../report/display.js";
+import { join, relative } from "node:path";
+import { backendReport, describeBackend, initBackend, type BackendReport } from "../backend.js";
+import { showFigure, showHtml, showMarkdown, inNotebook } from "../report/display.js";
 import { exportFigure } from "../report/export.js";
 import type { PlotlyFigure } from "../report/plots.js";
 import { rowsToHtml, toDataFrame, writeCsv, type Row } from "../report/tables.js";
 import { writeJsonAtomic } from "../train/run-dir.js";
 import { kitRoot } from "../util/paths.js";
-import type { ExperimentSettings } from "./settings.js";
+import { experimentSettings, notebookProfile, type ExperimentSettings } from "./settings.js";
 
 export function gitCommit(): string {
   try {
@@ -21,6 +25,11 @@ export function gitCommit(): string {
   }
 }
 
+/** figures/<notebook>/ */
+export function notebookFiguresDir(settings: ExperimentSettings, name: string): string {
+  return join(settings.figuresDir, name);
+}
+
 export class NotebookOutputs {
   private readonly started = Date.now();
   readonly files: string[] = [];
@@ -30,11 +39,11 @@ export class NotebookOutputs {
     /** e.g. "01-table1-data-efficiency" */
     readonly name: string,
   ) {
-    mkdirSync(settings.figuresDir, { recursive: true });
+    mkdirSync(notebookFiguresDir(settings, name), { recursive: true });
   }
 
   private base(suffix = ""): string {
-    return join(this.settings.figuresDir, `${this.name}${suffix}`);
+    return join(notebookFiguresDir(this.settings, this.name), `${this.name}${suffix}`);
   }
 
   /** The last table, as a danfo DataFrame. */
@@ -51,10 +60,15 @@ export class NotebookOutputs {
     else df.print();
   }
 
-  /** Show a figure inline and export it as PNG, SVG, HTML and JSON. */
+  /** Show Markdown (e.g. text generated from the results); printed as text outside a notebook. */
+  markdown(md: string): void {
+    if (!showMarkdown(md)) console.log(md);
+  }
+
+  /** Show a figure inline and export it as PNG, SVG, HTML and JSON (PNG/SVG only with Chromium). */
   async figure(fig: PlotlyFigure, suffix = ""): Promise<void> {
     if (inNotebook()) await showFigure(fig);
-    this.files.push(...(await exportFigure(fig, this.base(suffix))));
+    this.files.push(...(await exportFigure(fig, this.base(suffix), undefined, this.settings.figuresDir)));
   }
 
   /** Raw results for later analysis. */
@@ -75,10 +89,37 @@ export class NotebookOutputs {
       date: new Date().toISOString(),
       backend: report ? describeBackend(report) : "not initialised",
       wallSeconds: Math.round((Date.now() - this.started) / 1000),
-      files: this.files.map((f) => f.replace(kitRoot() + "/", "")),
+      files: this.files.map((f) => relative(this.settings.figuresDir, f)),
       ...extra,
     };
     writeJsonAtomic(`${this.base("-provenance")}.json`, prov);
     return prov;
   }
+}
+
+/** A path as the reader should see it: relative to the kit when inside it (outputs travel in git). */
+export function displayPath(p: string): string {
+  const r = relative(kitRoot(), p);
+  return r.startsWith("..") ? p : r || ".";
+}
+
+/** The backend in one short line (the full description goes to provenance). */
+export function backendLine(r: BackendReport): string {
+  const gpu = r.backend === "tensorflow" ? `, GPU ${r.gpu}` : "";
+  const skipped = r.skipped.length ? `; skipped ${r.skipped.map((x) => x.provider.replace("@tensorflow/", "")).join(", ")}` : "";
+  return `backend: ${r.backend}${gpu}${skipped}`;
+}
+
+/**
+ * A notebook's first cell: the profile (MASSIVE_PROFILE, default mini), its settings, the outputs object,
+ * and the backend, all announced on stdout in two short lines with relative paths.
+ */
+export async function openNotebook(name: string): Promise<{ profile: ExperimentSettings["profile"]; settings: ExperimentSettings; out: NotebookOutputs; backend: BackendReport }> {
+  const profile = notebookProfile();
+  const settings = experimentSettings(profile);
+  const out = new NotebookOutputs(settings, name);
+  const backend = await initBackend({ log: () => {} });
+  console.log(`profile ${profile}, seeds ${settings.seeds.join(", ")}; figures -> ${displayPath(join(settings.figuresDir, name))}`);
+  console.log(backendLine(backend));
+  return { profile, settings, out, backend };
 }

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { backendReport } from "../backend.js";
+import { liveLine } from "../report/display.js";
 import type { DiceSummary } from "../eval/dice.js";
 import { evaluateSplit } from "../eval/evaluate.js";
 import type { MemorySnapshotItem } from "../memory/memory.js";
@@ -56,11 +57,24 @@ export function runKey(spec: RunSpec, config: TrainConfig): string {
   return `${spec.dataset}-${spec.strategy}-${size}-seed${spec.seed}-${hash}`;
 }
 
-/** A line to work/<profile>/progress.log (followed by `npm run reproduce`) and to stderr. */
-export function progressLog(s: ExperimentSettings, line: string): void {
+const liveLines = new Map<string, { update(text: string): void }>();
+
+/**
+ * A line to work/<profile>/progress.log (followed by `npm run reproduce`), and to the reader: in a
+ * notebook one line per run that updates in place (`run` names it), elsewhere a line on stderr.
+ */
+export function progressLog(s: ExperimentSettings, line: string, run?: string): void {
   mkdirSync(s.workDir, { recursive: true });
   appendFileSync(join(s.workDir, "progress.log"), `${new Date().toISOString()} ${line}\n`);
-  process.stderr.write(line + "\n");
+  if (!run) {
+    process.stderr.write(line + "\n");
+    return;
+  }
+  const live = liveLines.get(run);
+  // A run shown already in this kernel and read again from the cache (e.g. by a closing cell) keeps its line.
+  if (live && line.endsWith(": cached")) return;
+  if (live) live.update(line);
+  else liveLines.set(run, liveLine(line));
 }
 
 export async function runExperiment(s: ExperimentSettings, dataDir: string, spec: RunSpec): Promise<RunResult> {
@@ -74,13 +88,13 @@ export async function runExperiment(s: ExperimentSettings, dataDir: string, spec
   const key = runKey(spec, config);
   const file = join(s.workDir, "results", `${key}.json`);
   if (existsSync(file)) {
-    progressLog(s, `run ${key}: cached`);
+    progressLog(s, `run ${key}: cached`, key);
     return JSON.parse(readFileSync(file, "utf8")) as RunResult;
   }
   if (process.env.MASSIVE_CACHED_ONLY === "1") {
     throw new Error(`run ${key} is not in ${join(s.workDir, "results")} (MASSIVE_CACHED_ONLY=1: nothing is trained)`);
   }
-  progressLog(s, `run ${key}: training`);
+  progressLog(s, `run ${key}: training`, key);
   const store = new CaseStore(dataDir, config.roi);
   const siteEnds: SiteEndRecord[] = [];
   const order = (site: string) => Number(site.replace(/\D/g, ""));
@@ -95,9 +109,10 @@ export async function runExperiment(s: ExperimentSettings, dataDir: string, spec
     log: () => {},
     events: {
       onStep: (e) => {
-        if (performance.now() - lastReport > 30_000) {
+        // In a notebook the line updates in place, so it can be kept current; the log file gets one every 10 s too.
+        if (performance.now() - lastReport > 10_000) {
           lastReport = performance.now();
-          progressLog(s, `run ${key}: step ${e.it}/${e.budget}, loss ${e.loss.toFixed(3)}`);
+          progressLog(s, `run ${key}: step ${e.it}/${e.budget}, loss ${e.loss.toFixed(3)}`, key);
         }
       },
       onSiteEnd: (e) => {
@@ -130,6 +145,6 @@ export async function runExperiment(s: ExperimentSettings, dataDir: string, spec
   };
   mkdirSync(join(s.workDir, "results"), { recursive: true });
   writeJsonAtomic(file, out);
-  progressLog(s, `run ${key}: done, ${out.iterations} steps in ${trainSeconds.toFixed(0)} s, Average Dice ${final.average?.toFixed(4) ?? "-"}`);
+  progressLog(s, `run ${key}: done, ${out.iterations} steps in ${trainSeconds.toFixed(0)} s, Average Dice ${final.average?.toFixed(4) ?? "-"}`, key);
   return out;
 }

@@ -122,11 +122,19 @@ export function forgettingPanels(s: ExperimentSettings, results: MethodResults[]
         const base = at(k);
         return later.map((j) => {
           const d = at(j);
-          return base === null || d === null ? null : relativeDiceDrop(d, base);
+          // Dice 0 on D_k right after D_k makes the relative drop undefined (0/0, or x/0): a gap, not 0.
+          if (base === null || d === null || !(base > 0)) return null;
+          return relativeDiceDrop(d, base);
         });
       });
       const stats = later.map((_, i) => meanSd(perSeed.map((p) => p[i])));
-      return { strategy: r.method.replace(/ top 25%$/, ""), sites: later, mean: stats.map((x) => x.mean ?? NaN), sd: stats.map((x) => x.sd ?? 0) };
+      return {
+        strategy: r.method.replace(/ top 25%$/, ""),
+        sites: later,
+        mean: stats.map((x) => x.mean ?? NaN),
+        sd: stats.map((x) => x.sd ?? 0),
+        undefinedAt: later.filter((_, i) => stats[i].mean === null),
+      };
     }),
   }));
 }

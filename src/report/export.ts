@@ -1,7 +1,8 @@
 /**
  * Static export of Plotly figures from Node through headless Chromium (Debian `chromium`, driven by
  * playwright-core; no browser is ever downloaded): PNG and SVG via Plotly.toImage, and a standalone
- * HTML page that loads figures/plotly.min.js next to it.
+ * HTML page that loads plotly.min.js. Without Chromium (none installed, or MASSIVE_CHROMIUM=none) the
+ * HTML and JSON are still written and PNG/SVG are skipped, with one note saying so.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -15,6 +16,7 @@ const CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "
 
 export function chromiumPath(): string {
   const env = process.env.MASSIVE_CHROMIUM;
+  if (env === "none") throw new Error("MASSIVE_CHROMIUM=none: no browser is used");
   if (env) {
     if (!existsSync(env)) throw new Error(`MASSIVE_CHROMIUM=${env} does not exist`);
     return env;
@@ -22,6 +24,32 @@ export function chromiumPath(): string {
   const found = CHROMIUM_CANDIDATES.find((p) => existsSync(p));
   if (!found) throw new Error(`no Chromium found (looked at ${CHROMIUM_CANDIDATES.join(", ")}); install Debian's chromium or set MASSIVE_CHROMIUM`);
   return found;
+}
+
+/** Whether a Chromium for PNG/SVG export is there (MASSIVE_CHROMIUM=none says no). */
+export function chromiumAvailable(): boolean {
+  try {
+    chromiumPath();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let noBrowserNoted = false;
+
+/** Say once per process that PNG/SVG need Chromium (on stdout: it is a note, not an error). */
+export function noteNoChromium(): void {
+  if (noBrowserNoted) return;
+  noBrowserNoted = true;
+  let why: string;
+  try {
+    chromiumPath();
+    why = "";
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  console.log(`figures: PNG/SVG export needs Chromium (${why}); showing the interactive Plotly output and writing HTML/JSON only. ` + "Install Debian's chromium or set MASSIVE_CHROMIUM to a Chromium binary.");
 }
 
 /** The Plotly bundle used everywhere (cartesian traces: scatter, bar, heatmap). */
@@ -103,14 +131,20 @@ export function figureHtml(fig: PlotlyFigure, scriptSrc: string, title: string):
  * Write a figure as <base>.png, <base>.svg, <base>.html, <base>.json (those asked for). Returns the
  * files written.
  */
-export async function exportFigure(fig: PlotlyFigure, base: string, formats: ExportFormat[] = ["png", "svg", "html", "json"]): Promise<string[]> {
+export async function exportFigure(fig: PlotlyFigure, base: string, formats: ExportFormat[] = ["png", "svg", "html", "json"], bundleDir = dirname(base)): Promise<string[]> {
   mkdirSync(dirname(base), { recursive: true });
   const out: string[] = [];
+  const browser = chromiumAvailable();
   for (const f of formats) {
+    if ((f === "png" || f === "svg") && !browser) {
+      noteNoChromium();
+      continue;
+    }
     const file = `${base}.${f}`;
     if (f === "json") writeFileSync(file, JSON.stringify(fig));
     else if (f === "html") {
-      const bundle = join(dirname(base), "plotly.min.js");
+      mkdirSync(bundleDir, { recursive: true });
+      const bundle = join(bundleDir, "plotly.min.js");
       if (!existsSync(bundle)) copyFileSync(plotlyBundlePath(), bundle);
       writeFileSync(file, figureHtml(fig, relative(dirname(file), bundle) || "plotly.min.js", String((fig.layout.title as { text?: string })?.text ?? "figure")));
     } else writeFileSync(file, await renderFigure(fig, f));

@@ -77,76 +77,104 @@ export function sliceFigure(image: number[][], labels: number[][] | undefined, t
   };
 }
 
+/**
+ * One colour per site, the same in every figure: Paul Tol's discrete rainbow for 16 colours (colour
+ * numbers 2, 4, 6, 8, 9, 11, 13-17, 19, 21, 23, 25, 27 of his scheme; chosen to stay distinct for
+ * colour-blind readers), plus a marker symbol per half of the stream (circle D1-D8, square D9-D16) so that
+ * no two sites share both colour and shape.
+ */
+export const SITE_COLORS: readonly string[] = [
+  "#D9CCE3", "#CAACCB", "#AE76A3", "#994F88", "#882E72", "#437DBF", "#6195CF", "#7BAFDE",
+  "#4EB265", "#90C987", "#CAE0AB", "#F7CB45", "#F4A736", "#EE8026", "#E65518", "#A5170E",
+];
+
+export function siteStyle(site: string): { color: string; symbol: string } {
+  const i = SITES.findIndex((x) => x.id === site);
+  if (i < 0) return { color: "#000000", symbol: "x" };
+  return { color: SITE_COLORS[i % SITE_COLORS.length], symbol: i < 8 ? "circle" : "square" };
+}
+
 export interface MemoryFrame {
   step: number;
   items: { idx: number; site: string }[];
 }
 
-/** Memory contents over training: x = step, y = stream position of each stored case, colour = site. */
+/**
+ * Memory contents over training: x = step, y = stream position of each stored case, colour = site. The
+ * legend lists all 16 sites (below the plot, so it is never cut), also those never stored.
+ */
 export function memoryTimelineFigure(frames: MemoryFrame[], title: string): PlotlyFigure {
-  const bySite = new Map<string, { x: number[]; y: number[] }>();
+  const bySite = new Map<string, { x: number[]; y: number[] }>(SITES.map((s) => [s.id, { x: [], y: [] }]));
   for (const f of frames)
     for (const it of f.items) {
       const s = bySite.get(it.site) ?? bySite.set(it.site, { x: [], y: [] }).get(it.site)!;
       s.x.push(f.step);
       s.y.push(it.idx);
     }
-  const order = (s: string) => SITES.findIndex((x) => x.id === s);
   return {
-    data: [...bySite]
-      .sort((a, b) => order(a[0]) - order(b[0]))
-      .map(([site, p]) => ({ type: "scatter", mode: "markers", name: site, x: p.x, y: p.y, marker: { size: 5 } })),
+    data: [...bySite].map(([site, p]) => {
+      const st = siteStyle(site);
+      return {
+        type: "scatter",
+        mode: "markers",
+        name: p.x.length ? site : `${site} (none stored)`,
+        x: p.x,
+        y: p.y,
+        marker: { size: 6, color: st.color, symbol: st.symbol, line: { width: 0.5, color: "#333333" } },
+      };
+    }),
     layout: {
       title: { text: title },
       font: FONT,
-      width: 640,
-      height: 380,
+      width: 680,
+      height: 470,
+      margin: { l: 60, r: 20, t: 50, b: 150 },
       xaxis: { title: { text: "training step" } },
       yaxis: { title: { text: "stream position of stored case" } },
+      legend: { orientation: "h", x: 0, y: -0.22, yanchor: "top", font: { size: 11 }, traceorder: "normal" },
     },
   };
 }
 
 export interface ForgettingPanel {
   site: string;
-  /** per strategy: x = later sites, y = relative Dice drop (mean), sd */
-  series: { strategy: string; sites: string[]; mean: number[]; sd: number[] }[];
+  /** per strategy: x = later sites, y = relative Dice drop (mean; NaN where undefined), sd */
+  series: { strategy: string; sites: string[]; mean: number[]; sd: number[]; undefinedAt?: string[] }[];
 }
 
-/** Figure 2: relative Dice drop on three sites after each later site, one panel per site. */
-export function forgettingFigure(panels: ForgettingPanel[]): PlotlyFigure {
-  const n = panels.length;
-  const data: Record<string, unknown>[] = [];
-  const layout: Record<string, unknown> = {
-    title: { text: "Relative Dice drop after each later site (0 = no forgetting)" },
-    font: FONT,
-    width: 360 * n,
-    height: 380,
-    showlegend: true,
-    legend: { orientation: "h", y: -0.25 },
+/**
+ * Figure 2, one figure per evaluated site (three side by side do not fit a notebook's output area):
+ * relative Dice drop after each later site. Undefined drops (Dice 0 on the site right after learning
+ * it: 0/0) are gaps, not zeros, and the subtitle names them.
+ */
+export function forgettingFigure(panel: ForgettingPanel): PlotlyFigure {
+  const data = panel.series.map((s) => ({
+    type: "scatter",
+    mode: "lines+markers",
+    name: s.strategy,
+    x: s.sites,
+    y: s.mean.map((v) => (Number.isFinite(v) ? v : null)),
+    error_y: { type: "data", array: s.sd.map((v) => (Number.isFinite(v) ? v : 0)), visible: true },
+    line: { color: STRATEGY_COLORS[s.strategy] },
+    connectgaps: false,
+  }));
+  const gaps = panel.series.filter((s) => s.mean.some((v) => !Number.isFinite(v)));
+  const note = gaps.length
+    ? `gaps = undefined drop (Dice 0 after ${panel.site}): ${gaps.map((s) => `${s.strategy} ${s.mean.every((v) => !Number.isFinite(v)) ? "everywhere" : s.sites.filter((_, i) => !Number.isFinite(s.mean[i])).join(" ")}`).join("; ")}`
+    : "0 = no forgetting; negative = forgotten";
+  return {
+    data,
+    layout: {
+      title: { text: `Forgetting of ${panel.site}: relative Dice drop after each later site<br><sub>${note}</sub>` },
+      font: FONT,
+      width: 640,
+      height: 400,
+      margin: { l: 70, r: 20, t: 80, b: 60 },
+      xaxis: { title: { text: `after site (evaluated on ${panel.site})` } },
+      yaxis: { title: { text: "relative Dice drop" }, zeroline: true },
+      showlegend: true,
+    },
   };
-  panels.forEach((p, i) => {
-    const ax = i === 0 ? "" : String(i + 1);
-    for (const s of p.series) {
-      data.push({
-        type: "scatter",
-        mode: "lines+markers",
-        name: s.strategy,
-        legendgroup: s.strategy,
-        showlegend: i === 0,
-        x: s.sites,
-        y: s.mean,
-        error_y: { type: "data", array: s.sd, visible: true },
-        line: { color: STRATEGY_COLORS[s.strategy] },
-        xaxis: `x${ax}`,
-        yaxis: `y${ax}`,
-      });
-    }
-    const dom = [i / n + 0.04, (i + 1) / n - 0.02];
-    layout[`xaxis${ax}`] = { domain: dom, title: { text: `after site (evaluated on ${p.site})` }, anchor: `y${ax}` };
-    layout[`yaxis${ax}`] = { title: { text: i === 0 ? "relative Dice drop" : "" }, anchor: `x${ax}`, zeroline: true };
-  });
-  return { data, layout };
 }
 
 export interface MemoryPoint {
