@@ -83,8 +83,11 @@ test("partial-label loss: only template organs count; BCE term is part of the lo
     for (let i = 0; i < 32; i++) l.set(label[i] === 6 ? 20 : -20, Math.floor(i / 16), Math.floor(i / 4) % 4, i % 4, 5);
     return l.toTensor() as tf.Tensor4D;
   });
+  // Squared whole-patch Dice: a perfect prediction has loss ~0. The reference's row Dice keeps its smooth 1
+  // in the denominator: each x-row holds 4 organ voxels of 8, so a perfect row scores 2*4 / (4 + 4 + 1).
+  assert.ok(partialLabelLoss(good, target, [5], [1], "squared").loss.dataSync()[0] < 1e-3);
   const r = partialLabelLoss(good, target, [5], [1]);
-  assert.ok(r.loss.dataSync()[0] < 1e-3, `loss ${r.loss.dataSync()[0]}`);
+  assert.ok(Math.abs(r.loss.dataSync()[0] - (1 - 8 / 9)) < 1e-3, `loss ${r.loss.dataSync()[0]}`);
   // Changing a class outside the template changes nothing.
   const other = tf.add(good, tf.oneHot(tf.fill([2, 4, 4], 0, "int32"), 32).mul(50)) as tf.Tensor4D;
   assert.ok(Math.abs(partialLabelLoss(other, target, [5], [1]).loss.dataSync()[0] - r.loss.dataSync()[0]) < 1e-6);

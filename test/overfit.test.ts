@@ -23,7 +23,7 @@ test("overfitting the real CT: liver Dice above 0.8", async () => {
   const roi: [number, number, number] = [32, 32, 16];
   const prep = runPrep({ list, root: dir, out: data, spacing: [6, 6, 6], labelMapping: "totalseg", minShape: roi, log: () => {} });
   assert.equal(prep.prepared, 1);
-  const config = defaultConfig("smoke", "repeated", { roi, epochs: 600, lr: 3e-3, augment: false, checkpointEvery: 10_000, seed: 1 });
+  const config = defaultConfig("smoke", "repeated", { roi, epochs: 600, lr: 1e-3, augment: false, checkpointEvery: 10_000, seed: 1 });
   const losses: number[] = [];
   const r = await train({ config, data, progress: false, log: () => {}, events: { onStep: (e) => void losses.push(e.loss) } });
   const ev = evaluateSplit(r.model, new CaseStore(data, roi), roi, { split: "train", progress: false });
