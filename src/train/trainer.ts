@@ -203,7 +203,7 @@ class Runner {
     const aug = this.cfg.augment ? PAPER_AUGMENT : NO_AUGMENT;
     const batch = indices.map((i) => {
       const c = this.store.load(this.stream[i], i);
-      return { patch: samplePatch(c.image, c.label, this.cfg.roi, this.rng, aug), organs: c.organs, weights: c.weights };
+      return { patch: samplePatch(c.image, c.label, this.cfg.roi, this.rng, aug, c.template), organs: c.organs, weights: c.weights };
     });
     const lr = cosineLr(this.cfg.lr, this.state.it, this.state.budget, Math.round((this.cfg.warmup ?? 0) * this.state.budget));
     this.opts.events?.onBatch?.({ it: this.state.it + 1, batch, lr, model: this.model });
