@@ -33,6 +33,7 @@ export const trainCommand: CommandSpec = {
     sites: { type: "string" },
     "checkpoint-every": { type: "string" },
     lr: { type: "string" },
+    warmup: { type: "string" },
     roi: { type: "string" },
     resume: { type: "boolean", default: false },
     "no-eval": { type: "boolean", default: false },
@@ -49,7 +50,8 @@ export const trainCommand: CommandSpec = {
     seed: "seed of the model, sampling and augmentation",
     sites: "train only on these sites' cases (e.g. S1 for the single-site set)",
     "checkpoint-every": "iterations between checkpoints",
-    lr: "base learning rate (default 1e-4, the paper's)",
+    lr: "base learning rate (default: the profile's; smoke 1e-3, mini 2e-3, paper 1e-4)",
+    warmup: "fraction of the budget with a linear learning-rate warm-up (default: smoke 0, mini 0.1, paper 0)",
     roi: "patch size x,y,z (multiples of 8; default from the profile)",
     resume: "continue from the run folder's last checkpoint",
     "no-eval": "skip the final evaluation on the test split",
@@ -70,6 +72,11 @@ export const trainCommand: CommandSpec = {
       const lr = Number(v.lr);
       if (!(lr > 0)) throw new UsageError(`massive train: --lr must be a positive number, got "${v.lr}"`);
       overrides.lr = lr;
+    }
+    if (v.warmup !== undefined) {
+      const w = Number(v.warmup);
+      if (!(w >= 0 && w < 1)) throw new UsageError(`massive train: --warmup must be a fraction in [0, 1), got "${v.warmup}"`);
+      overrides.warmup = w;
     }
     if (v.roi !== undefined) overrides.roi = parseVec3(String(v.roi), "roi", "train", true);
     let config: TrainConfig;
