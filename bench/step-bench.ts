@@ -17,7 +17,7 @@ async function main() {
   const ms: number[] = [];
   for (let i = 0; i < warm + steps; i++) {
     const t0 = performance.now();
-    s.step();
+    await s.step();
     if (i >= warm) ms.push(performance.now() - t0);
   }
   s.dispose();

@@ -132,7 +132,7 @@ the mechanics, the other notebooks show the comparisons.
 const cfg = massive.defaultConfig("smoke", "sm", { seed: 1, samplingRate: 4, lr: 1e-3 });
 const run = await massive.train({ config: cfg, data: data.stream, progress: false, log: () => {} });
 const store = new massive.CaseStore(data.stream, cfg.roi);
-const ev = massive.evaluateSplit(run.model, store, cfg.roi, { split: "test", progress: false });
+const ev = await massive.evaluateSplit(run.model, store, cfg.roi, { split: "test", progress: false });
 run.dispose();
 out.table(Object.entries(ev.summary.perClass).map(([id, v]) => ({ class: massive.className(Number(id)), dice: v.mean, cases: v.cases })), "-dice", "Dice per class after a short SM run");
 console.log(`Organ ${ev.summary.organAverage?.toFixed(4)}, Tumor ${ev.summary.tumorAverage?.toFixed(4)}, Average ${ev.summary.average?.toFixed(4)}`);

@@ -7,12 +7,12 @@ import { slidingWindowProbabilities } from "./sliding-window.js";
 import type { CaseStore } from "../train/cases.js";
 import { Progress } from "../util/progress.js";
 
-export function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3): CaseDice {
+export async function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3): Promise<CaseDice> {
   // Only organs of the template with non-empty ground truth count.
   const present = c.organs.filter((k) => c.label.data.includes(k));
   const out: CaseDice = { caseId: c.id, site: c.site, dice: {} };
   if (present.length === 0) return out;
-  const probs = slidingWindowProbabilities(model, c.image, roi, present);
+  const probs = await slidingWindowProbabilities(model, c.image, roi, present);
   present.forEach((k, i) => {
     const p = probs[i];
     const pred = new Uint8Array(p.length);
@@ -25,19 +25,19 @@ export function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3): 
 }
 
 /** Evaluate on a split of a prepared folder (optionally some sites), with progress on long runs. */
-export function evaluateSplit(
+export async function evaluateSplit(
   model: UniversalUNet,
   store: CaseStore,
   roi: Vec3,
   opts: { split?: "train" | "test"; sites?: string[]; progress?: boolean } = {},
-): { cases: CaseDice[]; summary: DiceSummary } {
+): Promise<{ cases: CaseDice[]; summary: DiceSummary }> {
   const list = store.list(opts.split ?? "test", opts.sites);
   if (list.length === 0) throw new Error(`${store.dir}: no ${opts.split ?? "test"} cases${opts.sites ? ` for sites ${opts.sites.join(",")}` : ""}`);
   const progress = opts.progress === false ? undefined : new Progress({ label: "eval", total: list.length });
-  const results = list.map((c, i) => {
-    const r = evaluateCase(model, store.load(c, i), roi);
+  const results: CaseDice[] = [];
+  for (const [i, c] of list.entries()) {
+    results.push(await evaluateCase(model, store.load(c, i), roi));
     progress?.update(i + 1, c.id);
-    return r;
-  });
+  }
   return { cases: results, summary: summariseDice(results) };
 }

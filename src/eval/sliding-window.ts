@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { cropBox, type Vec3, type Volume } from "../data/volume.js";
 import type { UniversalUNet } from "../model/universal-unet.js";
+import { readFloats } from "../util/host-read.js";
 
 export function windowStarts(n: number, roi: number, overlap: number): number[] {
   if (n <= roi) return [0];
@@ -33,13 +34,13 @@ export function gaussianImportance(roi: Vec3, sigmaScale = 0.125): Float32Array 
  * Probability maps of the requested classes over the whole volume (which must be at least the window
  * in every axis). Returns one Float32Array per class, x fastest.
  */
-export function slidingWindowProbabilities(
+export async function slidingWindowProbabilities(
   model: UniversalUNet,
   image: Volume<Float32Array>,
   roi: Vec3,
   classes: number[],
   overlap = 0.5,
-): Float32Array[] {
+): Promise<Float32Array[]> {
   const [nx, ny, nz] = image.shape;
   if (image.shape.some((n, i) => n < roi[i])) throw new Error(`sliding window: volume ${image.shape} smaller than window ${roi}; pad it first`);
   const V = nx * ny * nz;
@@ -57,7 +58,7 @@ export function slidingWindowProbabilities(
           return tf.sigmoid(logits); // [1, z, y, x, K]
         });
         // Read outside tidy: tidy walks whatever it returns, and walking a large typed array is slow.
-        const probs = probsT.dataSync() as Float32Array;
+        const probs = await readFloats(probsT);
         probsT.dispose();
         const K = classes.length;
         let p = 0;
