@@ -1,26 +1,38 @@
 /**
- * Child process of test/webgpu.test.ts (and scripts/gpu-check.sh): trains the smoke profile on the
- * backend MASSIVE_BACKEND names for a few steps and prints one JSON line with the backend, each step's
- * loss and the memory's decisions (what it holds after every step), then evaluates one test case.
+ * A smoke training run on the backend MASSIVE_BACKEND names, for comparing backends (test/webgpu.test.ts
+ * and scripts/gpu-check.sh): trains the smoke profile for a few steps from a prepared folder, saves a
+ * checkpoint, evaluates the D1 test cases, and prints one JSON line with the backend, each step's loss
+ * and the memory after every step (its decisions).
  * node dist/scripts/backend-run.js <prepared dir> <steps> [strategy]
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { backendReport, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
 import { defaultConfig } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { CaseStore } from "../src/train/cases.js";
 import { evaluateSplit } from "../src/eval/evaluate.js";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 
-async function main() {
-  const [data, stepsText, strategy] = process.argv.slice(2);
-  const steps = Number(stepsText ?? 10);
+export interface SmokeRun {
+  backend: string;
+  adapter?: unknown;
+  describe: string;
+  losses: number[];
+  memory: unknown[];
+  stepMs: number[];
+  checkpointIt: number;
+  checkpointArrays: number;
+  dice: number | null;
+}
+
+export async function smokeRun(data: string, steps: number, strategy = "sm"): Promise<SmokeRun> {
   await initBackend({ log: () => {} });
-  const config = defaultConfig("smoke", (strategy ?? "sm") as "sm", { memorySize: 4, samplingRate: 2, checkpointEvery: 5, seed: 3 });
+  const config = defaultConfig("smoke", strategy as "sm", { memorySize: 4, samplingRate: 2, checkpointEvery: 5, seed: 3 });
   const losses: number[] = [];
   const memory: unknown[] = [];
+  const stepMs: number[] = [];
   const runDir = mkdtempSync(join(tmpdir(), "massive-backend-run-"));
   const r = await train({
     config,
@@ -34,6 +46,7 @@ async function main() {
       onStep: (e) => {
         losses.push(e.loss);
         memory.push(e.memory);
+        stepMs.push(e.ms);
       },
     },
   });
@@ -41,22 +54,28 @@ async function main() {
   const ev = await evaluateSplit(r.model, new CaseStore(data, config.roi), config.roi, { split: "test", sites: ["D1"], progress: false });
   r.dispose();
   const report = backendReport()!;
-  console.log(
-    JSON.stringify({
-      backend: report.backend,
-      adapter: report.adapter,
-      describe: describeBackend(report),
-      losses,
-      memory,
-      checkpointIt: ck.state.it,
-      checkpointArrays: ck.arrays.length,
-      dice: ev.summary.average,
-    }),
-  );
-  releaseWebGpu();
+  return {
+    backend: report.backend,
+    adapter: report.adapter,
+    describe: describeBackend(report),
+    losses,
+    memory,
+    stepMs,
+    checkpointIt: ck.state.it,
+    checkpointArrays: ck.arrays.length,
+    dice: ev.summary.average,
+  };
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (/backend-run\.js$/.test(process.argv[1] ?? "")) {
+  const [data, stepsText, strategy] = process.argv.slice(2);
+  smokeRun(data, Number(stepsText ?? 10), strategy)
+    .then((r) => {
+      console.log(JSON.stringify(r));
+      releaseWebGpu();
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}
