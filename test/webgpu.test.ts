@@ -5,6 +5,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { describeBackend, initBackend, releaseWebGpu, type BackendReport } from "../src/backend.js";
 import { collapseBroadcast } from "../src/kernels/webgpu/rank-collapse.js";
+import { chunkPlan, conv3dFilterGradWebGpu } from "../src/kernels/webgpu/conv3d-filter-grad.js";
 import { Rng } from "../src/util/rng.js";
 import { CASES, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { smokePrepared } from "./fixtures.js";
@@ -34,6 +35,14 @@ test("collapseBroadcast merges axes that broadcast alike and drops size-1 axes",
   assert.deepEqual(collapseBroadcast([[1, 3, 4, 5, 6], [1, 3, 4, 5, 6]], [1, 3, 4, 5, 6]), { shapes: [[360], [360]], out: [360] });
   assert.deepEqual(collapseBroadcast([[2, 1, 1, 1, 6], [2, 3, 4, 5, 6]], [2, 3, 4, 5, 6]), { shapes: [[2, 1, 6], [2, 60, 6]], out: [2, 60, 6] });
   assert.equal(collapseBroadcast([[2, 1, 4, 1, 6], [1, 3, 1, 5, 1]], [2, 3, 4, 5, 6]), undefined); // 5 alternating axes
+});
+
+test("filter-gradient chunk plan: covers every voxel once, bounded partial sums", () => {
+  for (const [M, N, K] of [[27, 32, 96 ** 3], [27 * 64, 64, 48 ** 3], [27 * 256, 512, 12 ** 3], [27, 4, 315], [27 * 512, 512, 8]]) {
+    const { chunks, kc } = chunkPlan(M, N, K);
+    assert.ok(kc % 16 === 0 && chunks * kc >= K && (chunks - 1) * kc < K, `${M}x${N}x${K}: ${chunks} x ${kc}`);
+    assert.ok(chunks * M * N <= Math.max(M * N, 32 << 20));
+  }
 });
 
 test("webgpu: the backend names its adapter and why faster backends were skipped", { skip: skip() }, () => {
@@ -68,8 +77,11 @@ test("webgpu: rank-5 element-wise ops with broadcasting and where() match the cp
 });
 
 test("webgpu: Conv3D, its input and filter gradients and the transposed-convolution gradient match float64 loops", { skip: skip() }, async () => {
+  // The kit's filter-gradient kernel is the one registered (src/kernels/webgpu/conv3d-filter-grad.ts).
+  assert.equal(tf.getKernel("Conv3DBackpropFilterV2", "webgpu")?.kernelFunc, conv3dFilterGradWebGpu as unknown);
   const rng = new Rng(2024);
-  for (const c of CASES) {
+  // Plus a case with several 64-wide tiles in both dimensions of the filter gradient, partial ones included.
+  for (const c of [...CASES, { x: [1, 5, 4, 6, 8] as S5, f: [3, 3, 3, 8, 80] as S5, s: 1, pad: "same" as const }]) {
     const x = rand(c.x, rng), w = rand(c.f, rng);
     const g = geo(c.x, c.f, c.s, c.pad);
     const dy = rand([c.x[0], g.oD, g.oH, g.oW, c.f[4]], rng);
