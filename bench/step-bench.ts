@@ -6,7 +6,7 @@
  * webgpu the shaders compile during the first few). With max seconds, stops timing once that much time
  * has passed (after at least one timed step).
  */
-import { backendReport, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
+import { backendReport, describeAdapter, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
 import { makeStepper, nanSteps, type BenchNet } from "./nets.js";
 
 export interface StepBench {
@@ -15,6 +15,8 @@ export interface StepBench {
   ms: number[];
   warmMs: number[];
   backend: string;
+  /** webgpu: the adapter, e.g. "software adapter llvmpipe ..." or "hardware GPU nvidia ...". */
+  adapter?: string;
   describe: string;
   notes: string[];
   nanSteps: number;
@@ -35,7 +37,7 @@ export async function stepBench(net: BenchNet, roi: [number, number, number], st
     if (maxSeconds > 0 && performance.now() - start > maxSeconds * 1000) break; // ms may stay empty: warm-up used the time
   }
   s.dispose();
-  return { net, roi, ms, warmMs, backend: report.backend, describe: describeBackend(backendReport() ?? report), notes: report.notes, nanSteps };
+  return { net, roi, ms, warmMs, backend: report.backend, adapter: report.adapter && describeAdapter(report.adapter), describe: describeBackend(backendReport() ?? report), notes: report.notes, nanSteps };
 }
 
 if (/step-bench\.js$/.test(process.argv[1] ?? "")) {

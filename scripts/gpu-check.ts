@@ -11,8 +11,11 @@
  *   prep <dir>                   make the smoke data (phantoms, prepared) in <dir>
  *   run <prepared dir> <steps>   the smoke run (scripts/backend-run.ts)
  *   bench <net> <x,y,z> <steps> <warm> <max seconds>   one step timing (bench/step-bench.ts)
+ *   kernels <max seconds>        time Conv3D and its two gradients on paper-width layer shapes (the kit's
+ *                                kernels, or tfjs's stock ones with MASSIVE_STOCK_KERNELS=1)
  */
 import { spawnSync } from "node:child_process";
+import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, hostname, totalmem, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -45,6 +48,8 @@ function self(args: string[], env: Record<string, string>, timeoutS: number): { 
     .slice(-15)
     .join("\n");
   if (r.error || r.status !== 0) {
+    const kernelRows = (r.stderr ?? "").split("\n").filter((l) => l.startsWith("kernel-result ")).map((l) => JSON.parse(l.slice(14)) as unknown);
+    if (kernelRows.length) return { ok: false, error: `stopped after ${kernelRows.length} kernel timings`, json: { rows: kernelRows }, seconds: (performance.now() - s0) / 1000 };
     const partial = (r.stderr ?? "").split("\n").filter((l) => l.startsWith("bench-step ")).map((l) => Number(l.split(" ")[1]));
     if (partial.length) return { ok: false, error: `killed after steps of ${partial.map((v) => v.toFixed(0)).join(", ")} ms`, json: { partialStepMs: partial }, seconds: (performance.now() - s0) / 1000 };
     const why = r.error && (r.error as NodeJS.ErrnoException).code === "ETIMEDOUT" ? `timed out after ${timeoutS.toFixed(0)} s` : `exit ${r.status ?? r.signal}`;
@@ -138,7 +143,19 @@ async function check(args: Map<string, string>) {
     write();
   }
 
-  // 3. Timings: PyTorch CUDA first (fast) then webgpu, per net and size, within the remaining budget.
+  // 3. Kernel timings: the kit's webgpu kernels and tfjs's stock ones, on paper-width layer shapes.
+  if (hw.ok || args.get("kernels-anyway")) {
+    const kernels: Record<string, unknown> = {};
+    for (const [name, stock] of [["kit", "0"], ["stock", "1"]] as const) {
+      say(`kernel timings, ${name} kernels...`);
+      const k = self(["kernels", "25"], { ...gpuEnv, MASSIVE_STOCK_KERNELS: stock }, limit(40));
+      kernels[name] = k.json ?? { error: k.error };
+    }
+    result.kernels = kernels;
+    write();
+  }
+
+  // 4. Timings: PyTorch CUDA first (fast) then webgpu, per net and size, within the remaining budget.
   const torch = findTorch(args.get("python"), limit(60));
   result.torch = torch.info ?? { skipped: torch.why };
   const rows: { net: BenchNet; n: number }[] = [
@@ -202,6 +219,49 @@ async function check(args: Map<string, string>) {
   process.exitCode = failures.length ? 1 : 0;
 }
 
+/** Median ms of Conv3D, Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 on paper-width layers at 96^3. */
+async function kernelTimings(maxSeconds: number) {
+  const report = await initBackend({ log: () => {} });
+  const shapes: { layer: string; x: [number, number, number, number, number]; cout: number }[] = [
+    { layer: "down0.a 1->32 @96^3", x: [1, 96, 96, 96, 1], cout: 32 },
+    { layer: "down0.b 32->64 @96^3", x: [1, 96, 96, 96, 32], cout: 64 },
+    { layer: "up2.b 64->64 @96^3", x: [1, 96, 96, 96, 64], cout: 64 },
+    { layer: "down2.b 128->256 @24^3", x: [1, 24, 24, 24, 128], cout: 256 },
+  ];
+  const start = performance.now();
+  const rows: unknown[] = [];
+  for (const s of shapes) {
+    const cin = s.x[4];
+    const fs: [number, number, number, number, number] = [3, 3, 3, cin, s.cout];
+    // Filled on the GPU (Fill kernel): random tensors would be made on the CPU and uploaded. Speed does not depend on the values.
+    const x = tf.fill(s.x, 0.5), w = tf.fill(fs, 0.01), dy = tf.fill([...s.x.slice(0, 4), s.cout], 0.25);
+    const ops: [string, () => tf.Tensor][] = [
+      ["Conv3D", () => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, "same")],
+      ["Conv3DBackpropInputV2", () => tf.engine().runKernel("Conv3DBackpropInputV2", { dy, filter: w }, { strides: [1, 1, 1], pad: "same", inputShape: s.x }) as tf.Tensor],
+      ["Conv3DBackpropFilterV2", () => tf.engine().runKernel("Conv3DBackpropFilterV2", { x, dy }, { strides: [1, 1, 1], pad: "same", filterShape: fs }) as tf.Tensor],
+    ];
+    for (const [op, f] of ops) {
+      if ((performance.now() - start) / 1000 > maxSeconds) break;
+      const ms: number[] = [];
+      for (let i = 0; i < 3 && (i === 0 || (performance.now() - start) / 1000 < maxSeconds); i++) {
+        const t0 = performance.now();
+        const y = f();
+        await y.data();
+        y.dispose();
+        ms.push(performance.now() - t0);
+      }
+      const gflop = (2 * 27 * cin * s.cout * s.x[1] * s.x[2] * s.x[3]) / 1e9;
+      const timed = ms.length > 1 ? ms.slice(1) : ms;
+      const best = Math.min(...timed);
+      const row = { layer: s.layer, op, ms: ms.map((v) => +v.toFixed(1)), firstIncludesCompile: true, gflops: +(gflop / (best / 1000)).toFixed(1) };
+      rows.push(row);
+      process.stderr.write(`kernel-result ${JSON.stringify(row)}\n`);
+    }
+    tf.dispose([x, w, dy]);
+  }
+  return { backend: describeBackend(report), stock: process.env.MASSIVE_STOCK_KERNELS === "1", rows };
+}
+
 async function main() {
   const [cmd, ...rest] = process.argv.slice(2);
   if (cmd === "check") {
@@ -223,6 +283,8 @@ async function main() {
     console.log(JSON.stringify({ data: out }));
   } else if (cmd === "run") {
     console.log(JSON.stringify(await smokeRun(rest[0], Number(rest[1] ?? 10))));
+  } else if (cmd === "kernels") {
+    console.log(JSON.stringify(await kernelTimings(Number(rest[0] ?? 25))));
   } else if (cmd === "bench") {
     const [net, roiText, steps, warm, maxS] = rest;
     const roi = roiText.split(",").map(Number) as [number, number, number];
