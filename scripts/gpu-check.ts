@@ -125,9 +125,9 @@ async function check(args: Map<string, string>) {
   const gpuEnv = { MASSIVE_BACKEND: "webgpu", MASSIVE_WEBGPU_ADAPTER: hw.ok ? "hardware" : "any" };
   if (prep.ok) {
     say("smoke run on wasm...");
-    const wasm = self(["run", data, "10"], { MASSIVE_BACKEND: "wasm" }, limit(90));
+    const wasm = self(["run", data, "10"], { MASSIVE_BACKEND: "wasm" }, limit(150));
     say("smoke run on webgpu...");
-    const gpu = self(["run", data, "10"], gpuEnv, limit(90));
+    const gpu = self(["run", data, "10"], gpuEnv, limit(150));
     const cmp: Record<string, unknown> = { wasm: wasm.ok ? wasm.json : { error: wasm.error }, webgpu: gpu.ok ? gpu.json : { error: gpu.error } };
     if (wasm.ok && gpu.ok) {
       const a = wasm.json as SmokeRun, b = gpu.json as SmokeRun;
