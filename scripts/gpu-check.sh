@@ -88,7 +88,7 @@ fi
   echo "== uname"; uname -a
   echo "== os"; cat /etc/os-release 2>/dev/null | head -4
   echo "== glibc"; ldd --version 2>&1 | head -1
-  echo "== nvidia-smi"; (nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1; nvidia-smi 2>&1 | head -15) || echo "no nvidia-smi"
+  echo "== nvidia-smi"; if command -v nvidia-smi >/dev/null; then nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1; nvidia-smi 2>&1 | head -15; else echo "no nvidia-smi"; fi
   echo "== NVIDIA_* env"; env | grep -E '^(NVIDIA_|CUDA_|VK_|LD_LIBRARY_PATH)' || true
   echo "== Vulkan ICD files"; for f in /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json /usr/local/share/vulkan/icd.d/*.json ${VK_ICD_FILENAMES:-}; do [ -f "$f" ] && { echo "-- $f"; cat "$f"; }; done
   echo "== GLVND EGL vendors"; ls /usr/share/glvnd/egl_vendor.d/ /etc/glvnd/egl_vendor.d/ 2>/dev/null
