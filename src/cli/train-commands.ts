@@ -112,7 +112,7 @@ export const trainCommand: CommandSpec = {
     });
     try {
       if (!v["no-eval"]) {
-        const ev = evaluateSplit(result.model, result.store, config.roi, { split: "test", sites });
+        const ev = await evaluateSplit(result.model, result.store, config.roi, { split: "test", sites });
         run.writeJson("final-eval.json", { backend: describeBackend(backend), iterations: result.state.it, ...ev });
         console.log(formatDiceSummary(ev.summary));
       }
@@ -154,7 +154,7 @@ export const evalCommand: CommandSpec = {
       const ck = loadCheckpoint<RunState>(runDir);
       model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
       const store = new CaseStore(data, info.config.roi);
-      const ev = evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites) });
+      const ev = await evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites) });
       const outFile = typeof v.out === "string" ? resolve(v.out) : resolve(runDir, "eval.json");
       const { writeJsonAtomic } = await import("../train/run-dir.js");
       writeJsonAtomic(outFile, { checkpointIteration: ck.state.it, data, split, ...ev });

@@ -7,12 +7,12 @@ import { foregroundThreshold, slidingWindow, type Blend } from "./sliding-window
 import type { CaseStore } from "../train/cases.js";
 import { Progress } from "../util/progress.js";
 
-export function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3, blend: Blend = "logits"): CaseDice {
+export async function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3, blend: Blend = "logits"): Promise<CaseDice> {
   // Only organs of the template with non-empty ground truth count.
   const present = c.organs.filter((k) => c.label.data.includes(k));
   const out: CaseDice = { caseId: c.id, site: c.site, dice: {} };
   if (present.length === 0) return out;
-  const maps = slidingWindow((x, k) => model.predict(x, k).logits, c.image, roi, present, { blend });
+  const maps = await slidingWindow((x, k) => model.predict(x, k).logits, c.image, roi, present, { blend });
   const threshold = foregroundThreshold(blend);
   present.forEach((k, i) => {
     const p = maps[i];
@@ -26,19 +26,19 @@ export function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3, b
 }
 
 /** Evaluate on a split of a prepared folder (optionally some sites), with progress on long runs. */
-export function evaluateSplit(
+export async function evaluateSplit(
   model: UniversalUNet,
   store: CaseStore,
   roi: Vec3,
   opts: { split?: "train" | "test"; sites?: string[]; progress?: boolean; blend?: Blend } = {},
-): { cases: CaseDice[]; summary: DiceSummary } {
+): Promise<{ cases: CaseDice[]; summary: DiceSummary }> {
   const list = store.list(opts.split ?? "test", opts.sites);
   if (list.length === 0) throw new Error(`${store.dir}: no ${opts.split ?? "test"} cases${opts.sites ? ` for sites ${opts.sites.join(",")}` : ""}`);
   const progress = opts.progress === false ? undefined : new Progress({ label: "eval", total: list.length });
-  const results = list.map((c, i) => {
-    const r = evaluateCase(model, store.load(c, i), roi, opts.blend);
+  const results: CaseDice[] = [];
+  for (const [i, c] of list.entries()) {
+    results.push(await evaluateCase(model, store.load(c, i), roi, opts.blend));
     progress?.update(i + 1, c.id);
-    return r;
-  });
+  }
   return { cases: results, summary: summariseDice(results) };
 }

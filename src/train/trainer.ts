@@ -188,7 +188,7 @@ class Runner {
     const stopped = this.state.kind === "online" ? await this.runOnline(this.state) : await this.runRepeated(this.state);
     if (!stopped) {
       this.state.done = true;
-      this.checkpoint();
+      await this.checkpoint();
     }
     return stopped;
   }
@@ -207,7 +207,7 @@ class Runner {
     });
     const lr = cosineLr(this.cfg.lr, this.state.it, this.state.budget, Math.round((this.cfg.warmup ?? 0) * this.state.budget));
     this.opts.events?.onBatch?.({ it: this.state.it + 1, batch, lr, model: this.model });
-    const r = trainStep(this.model, this.opt, batch, lr, this.cfg.dice);
+    const r = await trainStep(this.model, this.opt, batch, lr, this.cfg.dice);
     this.state.it += 1;
     this.state.optStep = this.opt.step;
     this.stepsThisCall += 1;
@@ -218,16 +218,16 @@ class Runner {
   }
 
   /** Save after the step if due; true when the caller asked to stop here (simulated kill). */
-  private afterStep(): boolean {
-    if (this.state.it % this.cfg.checkpointEvery === 0) this.checkpoint();
+  private async afterStep(): Promise<boolean> {
+    if (this.state.it % this.cfg.checkpointEvery === 0) await this.checkpoint();
     return this.opts.stopAfter !== undefined && this.stepsThisCall >= this.opts.stopAfter;
   }
 
-  private checkpoint(): void {
+  private async checkpoint(): Promise<void> {
     this.state.rng = this.rng.state();
     if (this.state.kind === "online" && this.memory) this.state.memory = this.memory.toJSON();
     if (!this.opts.runDir) return;
-    saveCheckpoint(this.opts.runDir, this.state, [...this.model.params.exportArrays(), ...this.opt.exportArrays()]);
+    saveCheckpoint(this.opts.runDir, this.state, [...(await this.model.params.exportArrays()), ...(await this.opt.exportArrays())]);
     void this.opts.events?.onCheckpoint?.({ it: this.state.it });
   }
 
@@ -265,7 +265,7 @@ class Runner {
       picked.forEach((idx, k) => mem.observe(idx, r.perCase[k]));
       st.pendingReplays -= 1;
       if (st.pendingReplays === 0) await this.maybeSiteEnd(st);
-      if (this.afterStep()) return true;
+      if (await this.afterStep()) return true;
     }
     await this.maybeSiteEnd(st);
     return false;
@@ -286,7 +286,7 @@ class Runner {
       const picked = st.order.slice(st.posInEpoch, st.posInEpoch + B);
       st.posInEpoch += picked.length;
       await this.step(picked);
-      if (this.afterStep()) return true;
+      if (await this.afterStep()) return true;
     }
     if (st.posInEpoch >= st.order.length && st.order.length > 0) {
       st.epoch += 1;
