@@ -78,7 +78,7 @@ let embeddingCache: number[][] | undefined;
 
 export function loadTextEmbedding(): number[][] {
   if (!embeddingCache) {
-    const file = process.env.MASSIVE_EXPERIMENT_TEXT ?? assetPath("txt_encoding.json");
+    const file = assetPath("txt_encoding.json");
     const j = JSON.parse(readFileSync(file, "utf8")) as { embedding?: number[][]; shape?: number[] };
     if (!Array.isArray(j.embedding) || j.embedding.length !== 32 || j.embedding[0].length !== 512) {
       throw new Error(`${file}: expected "embedding" of shape [32, 512]`);
