@@ -9,7 +9,7 @@ import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
 import { defaultConfig, type Strategy, type TrainConfig } from "../train/config.js";
 import { RunDir } from "../train/run-dir.js";
 import { createModel, train, type RunState } from "../train/trainer.js";
-import { parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
+import { asUsage, outFolder, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
 
 function parseSites(v: unknown): string[] | undefined {
   return typeof v === "string" && v ? v.split(",").map((s) => s.trim()) : undefined;
@@ -57,9 +57,9 @@ export const trainCommand: CommandSpec = {
   async run(v) {
     const strategy = requireString(v.strategy, "strategy", "train") as Strategy;
     if (!["lm", "dm", "sm", "repeated"].includes(strategy)) throw new UsageError(`massive train: --strategy must be lm, dm, sm or repeated, got "${strategy}"`);
-    const profile = profileByName(String(v.profile)).name as ProfileName;
+    const profile = asUsage("train", () => profileByName(String(v.profile))).name as ProfileName;
     const data = resolve(requireString(v.data, "data", "train"));
-    const out = resolve(requireString(v.out, "out", "train"));
+    const out = outFolder(v.out, "train");
     const overrides: Partial<TrainConfig> = { seed: parseIntFlag(v.seed, "seed", "train", 1) };
     if (v.memory !== undefined) overrides.memorySize = parseIntFlag(v.memory, "memory", "train", 0);
     if (v["sampling-rate"] !== undefined) overrides.samplingRate = parseIntFlag(v["sampling-rate"], "sampling-rate", "train", 0);

@@ -3,11 +3,12 @@
  * Reading returns float32 values with scl_slope/scl_inter applied and the sform (else qform, else
  * pixdim) affine. Every failure names the file and the problem.
  */
-import { readFileSync, writeFileSync, renameSync, mkdirSync } from "node:fs";
+import { readFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as nifti from "nifti-reader-js";
-import { countNaN, spacingFromAffine, type Mat4, type Vec3, type Volume, type VoxelArray } from "./volume.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { spacingFromAffine, type Mat4, type Vec3, type Volume, type VoxelArray } from "./volume.js";
 
 export class NiftiError extends Error {
   constructor(
@@ -44,8 +45,26 @@ export interface NiftiImage extends Volume<Float32Array> {
 }
 
 export interface ReadOptions {
-  /** Reject NaN voxels (default true: NaN in a CT poisons training silently). */
+  /** Reject NaN and +-Inf voxels (default true: either poisons resampling and training silently). */
   rejectNaN?: boolean;
+}
+
+/** "contains 2 non-finite voxel(s) of 24 (1 NaN, 1 +Inf)", or undefined when every voxel is finite. */
+export function nonFiniteProblem(data: Float32Array): string | undefined {
+  let nan = 0, pos = 0, neg = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) {
+      if (Number.isNaN(v)) nan++;
+      else if (v > 0) pos++;
+      else neg++;
+    }
+  }
+  const total = nan + pos + neg;
+  if (total === 0) return undefined;
+  if (total === nan) return `contains ${nan} NaN voxel(s) of ${data.length}`;
+  const parts = [[nan, "NaN"], [pos, "+Inf"], [neg, "-Inf"]].filter(([k]) => k).map(([k, name]) => `${k} ${name}`);
+  return `contains ${total} non-finite voxel(s) of ${data.length} (${parts.join(", ")}); finite values only`;
 }
 
 function toArrayBuffer(buf: Uint8Array): ArrayBuffer {
@@ -121,8 +140,8 @@ export function parseNifti(input: ArrayBuffer, file: string, options: ReadOption
   if (slope === 1 && inter === 0) for (let i = 0; i < n; i++) out[i] = get(i);
   else for (let i = 0; i < n; i++) out[i] = get(i) * slope + inter;
   if (options.rejectNaN !== false) {
-    const nans = countNaN(out);
-    if (nans > 0) throw new NiftiError(file, `contains ${nans} NaN voxel(s) of ${n}`);
+    const problem = nonFiniteProblem(out);
+    if (problem) throw new NiftiError(file, problem);
   }
   const affine = headerAffine(h, file);
   return { shape, spacing: spacingFromAffine(affine), affine, data: out, datatype: name, file };
@@ -275,9 +294,7 @@ export function writeNifti(file: string, vol: Volume<VoxelArray>, options: Write
   const raw = encodeNifti(vol, options);
   const payload = file.endsWith(".gz") ? gzipSync(raw, { level: 6 }) : raw;
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, payload);
-  renameSync(tmp, file);
+  writeFileAtomic(file, payload);
 }
 
 /** Read a label map: values must be non-negative integers. */

@@ -4,6 +4,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../util/atomic.js";
 import type { TrainConfig } from "./config.js";
 
 export interface RunInfo {
@@ -68,7 +69,5 @@ export class RunDir {
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 1));
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(value, null, 1));
 }

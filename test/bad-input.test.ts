@@ -1,0 +1,198 @@
+/**
+ * Bad input and interrupted runs (issue 12): each class of careless input is either handled correctly
+ * or refused with a message naming the file and the problem; nothing is accepted silently.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { caseIdFromPath, runPrep } from "../data-prep/prep.js";
+import { parseListFile } from "../src/data/listfile.js";
+import { readManifest } from "../src/data/manifest.js";
+import { readNifti, writeNifti } from "../src/data/nifti.js";
+import { templateKeyFromPath } from "../src/data/ontology.js";
+import { diagonalAffine, type Vec3 } from "../src/data/volume.js";
+import { tempDir } from "./helpers.js";
+
+const quiet = () => {};
+
+function massive(...args: string[]) {
+  return spawnSync(process.execPath, ["bin/massive.js", ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
+}
+
+const SHAPE: Vec3 = [12, 10, 6];
+
+/** A small CT-like case: air around a 40 HU body, a liver-ish blob labelled 1 (template "03": liver). */
+function writeCase(root: string, image: string, label: string, opts: { labelValue?: number; poke?: (d: Float32Array) => void } = {}) {
+  const n = SHAPE[0] * SHAPE[1] * SHAPE[2];
+  const img = new Float32Array(n).fill(-1000);
+  const lab = new Uint8Array(n);
+  for (let z = 1; z < 5; z++)
+    for (let y = 2; y < 8; y++)
+      for (let x = 2; x < 10; x++) {
+        const i = x + SHAPE[0] * (y + SHAPE[1] * z);
+        img[i] = 40;
+        if (x > 4 && x < 8 && y > 3 && y < 7) {
+          img[i] = 60;
+          lab[i] = opts.labelValue ?? 1;
+        }
+      }
+  opts.poke?.(img);
+  writeNifti(join(root, image), { shape: SHAPE, spacing: [2, 2, 2], affine: diagonalAffine([2, 2, 2]), data: img }, { datatype: "float32" });
+  writeNifti(join(root, label), { shape: SHAPE, spacing: [2, 2, 2], affine: diagonalAffine([2, 2, 2]), data: lab });
+}
+
+function prepList(root: string, name: string, lines: string[], extra: Partial<Parameters<typeof runPrep>[0]> = {}, out = tempDir()) {
+  const list = join(root, name);
+  writeFileSync(list, lines.join("\n") + "\n");
+  const logs: string[] = [];
+  const s = runPrep({ list, root, out, spacing: [4, 4, 4], datasetKey: "03", labelMapping: "template", log: (l) => logs.push(l), ...extra });
+  return { s, out, logs, list };
+}
+
+// ---- 1. non-finite voxels ----
+
+test("item 1: +-Inf voxels are refused at read and at prep, naming the file and the count", () => {
+  const root = tempDir();
+  writeCase(root, "inf.nii.gz", "inf_seg.nii.gz", { poke: (d) => ((d[5] = Infinity), (d[9] = -Infinity)) });
+  assert.throws(() => readNifti(join(root, "inf.nii.gz")), (e: Error) => {
+    assert.match(e.message, /inf\.nii\.gz: contains 2 non-finite voxel\(s\) of 720 \(1 \+Inf, 1 -Inf\)/);
+    return true;
+  });
+  const { s } = prepList(root, "cases_train.txt", ["inf.nii.gz\tinf_seg.nii.gz"]);
+  assert.equal(s.prepared, 0);
+  assert.equal(s.failed.length, 1);
+  assert.match(s.failed[0].error, /inf\.nii\.gz: contains 2 non-finite voxel/);
+});
+
+// ---- 2. case id collisions ----
+
+test("item 2: two source files with one case id are refused before anything is prepared, naming both", () => {
+  const root = tempDir();
+  mkdirSync(join(root, "img"), { recursive: true });
+  mkdirSync(join(root, "img_x"), { recursive: true });
+  writeCase(root, "img/x_y.nii.gz", "l1.nii.gz");
+  writeCase(root, "img_x/y.nii.gz", "l2.nii.gz");
+  assert.equal(caseIdFromPath("img/x_y.nii.gz"), caseIdFromPath("img_x/y.nii.gz"));
+  const out = tempDir();
+  assert.throws(() => prepList(root, "a_train.txt", ["img/x_y.nii.gz\tl1.nii.gz", "img_x/y.nii.gz\tl2.nii.gz"], {}, out), (e: Error) => {
+    assert.match(e.message, /case id collision: "img\/x_y\.nii\.gz" \(.*a_train\.txt:1\) and "img_x\/y\.nii\.gz" \(.*a_train\.txt:2\) both become case id "img_x_y"/);
+    return true;
+  });
+  assert.equal(existsSync(join(out, "manifest.json")), false, "nothing prepared");
+  // Non-ASCII names that map to one id, one already prepared: the second list is refused.
+  writeCase(root, "caseé.nii.gz", "l3.nii.gz");
+  writeCase(root, "caseü.nii.gz", "l4.nii.gz");
+  const first = prepList(root, "b_train.txt", ["caseé.nii.gz\tl3.nii.gz"]);
+  assert.equal(first.s.prepared, 1);
+  assert.throws(() => prepList(root, "c_train.txt", ["caseü.nii.gz\tl4.nii.gz"], {}, first.out), /case id collision: "caseü\.nii\.gz" .* already holds for "caseé\.nii\.gz"/);
+  // A line listed twice is refused too (it used to count as "already there").
+  assert.throws(() => prepList(root, "d_train.txt", ["caseé.nii.gz\tl3.nii.gz", "caseé.nii.gz\tl3.nii.gz"]), /"caseé\.nii\.gz" .* is listed twice/);
+});
+
+// ---- 3. spaces in paths ----
+
+test("item 3: a tab-separated line keeps the spaces in its paths", () => {
+  const entries = parseListFile("my img/case0002.nii.gz\tmy lab/case0002.nii.gz\n", "l.txt");
+  assert.deepEqual(entries.map((e) => [e.image, e.label]), [["my img/case0002.nii.gz", "my lab/case0002.nii.gz"]]);
+  // Without a tab the split is ambiguous: refused with a hint rather than read as ".../my".
+  assert.throws(() => parseListFile("my img/a.nii.gz lab/a.nii.gz\n", "l.txt"), /l\.txt:1: .*3 column\(s\).*separate image and label with a tab/);
+  // The old forms still work.
+  assert.deepEqual(parseListFile("a.nii.gz b.nii.gz\n", "l.txt").map((e) => e.label), ["b.nii.gz"]);
+  const root = tempDir();
+  mkdirSync(join(root, "my img"), { recursive: true });
+  writeCase(root, "my img/case0002.nii.gz", "my seg.nii.gz");
+  const { s } = prepList(root, "sp_train.txt", ["my img/case0002.nii.gz\tmy seg.nii.gz"]);
+  assert.equal(s.prepared, 1, JSON.stringify(s.failed));
+  assert.match(massive("prep", "--help").stdout, /split only at tabs/);
+});
+
+// ---- 4. a case in both lists ----
+
+test("item 4: a case in both the train and the test list is refused, naming the case and both lists; --split decides", () => {
+  const root = tempDir();
+  writeCase(root, "a.nii.gz", "a_seg.nii.gz");
+  writeCase(root, "b.nii.gz", "b_seg.nii.gz");
+  writeFileSync(join(root, "x_train.txt"), "a.nii.gz\ta_seg.nii.gz\nb.nii.gz\tb_seg.nii.gz\n");
+  writeFileSync(join(root, "x_test.txt"), "b.nii.gz\tb_seg.nii.gz\n");
+  const out = tempDir();
+  const args = ["prep", "--dataset-key", "03", "--spacing", "4", "--list", join(root, "x_train.txt"), "--list", join(root, "x_test.txt"), "--out", out];
+  const r = massive(...args);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /case "b" \(b\.nii\.gz\) is in both the train list \(.*x_train\.txt:2\) and the test list \(.*x_test\.txt:1\)/);
+  assert.equal(existsSync(join(out, "manifest.json")), false, "refused before preparing anything");
+  // In two separate runs the manifest remembers the first list.
+  assert.equal(massive(...args.slice(0, 7), "--out", out).status, 0);
+  const r2 = massive("prep", "--dataset-key", "03", "--spacing", "4", "--list", join(root, "x_test.txt"), "--out", out);
+  assert.equal(r2.status, 1);
+  assert.match(r2.stderr, /case "b" .* in both the train list \(.*x_train\.txt\) and the test list/);
+  const r3 = massive("prep", "--dataset-key", "03", "--spacing", "4", "--list", join(root, "x_test.txt"), "--out", out, "--split", "test");
+  assert.equal(r3.status, 0, r3.stderr);
+  assert.equal(readManifest(out).cases.find((c) => c.id === "b")!.split, "test");
+});
+
+// ---- 12. all-zero labels ----
+
+test("item 12: a case with none of its template's classes is reported at prep", () => {
+  const root = tempDir();
+  writeCase(root, "z.nii.gz", "z_seg.nii.gz", { labelValue: 0 });
+  const { s, logs, out } = prepList(root, "z_train.txt", ["z.nii.gz\tz_seg.nii.gz"]);
+  assert.equal(s.prepared, 1);
+  assert.deepEqual(s.unlabelled, ["z"]);
+  assert.ok(logs.some((l) => /z_seg\.nii\.gz: none of template "03"'s classes \(6\) has a voxel.*training skips it/.test(l)), logs.join("\n"));
+  assert.ok(logs.some((l) => /1 without any labelled voxel \(z\)/.test(l)));
+  assert.deepEqual(readManifest(out).cases[0].classesPresent, []);
+});
+
+// ---- messages ----
+
+test("messages: a prepared image truncated after prep is prepared again, not 'already there'", () => {
+  const root = tempDir();
+  writeCase(root, "t.nii.gz", "t_seg.nii.gz");
+  const first = prepList(root, "t_train.txt", ["t.nii.gz\tt_seg.nii.gz"]);
+  const c = readManifest(first.out).cases[0];
+  const f = join(first.out, c.image);
+  writeFileSync(f, readFileSync(f).subarray(0, 40));
+  const again = prepList(root, "t_train.txt", ["t.nii.gz\tt_seg.nii.gz"], {}, first.out);
+  assert.equal(again.s.skipped, 0);
+  assert.equal(again.s.prepared, 1);
+  assert.ok(again.logs.some((l) => /preparing t again: .*t_image\.nii\.gz is 40 bytes, the manifest recorded \d+/.test(l)), again.logs.join("\n"));
+});
+
+test("messages: BTCV's case number comes from img/case naming only", () => {
+  assert.equal(templateKeyFromPath("01_Multi-Atlas_Labeling/img/float64.nii.gz"), "01");
+  assert.equal(templateKeyFromPath("01_Multi-Atlas_Labeling/img/img0064.nii.gz"), "01_2");
+  assert.equal(templateKeyFromPath("01_Multi-Atlas_Labeling/img/case0061.nii.gz"), "01_2");
+  assert.equal(templateKeyFromPath("01_Multi-Atlas_Labeling/img/img0059.nii.gz"), "01");
+});
+
+test("messages: a hand-edited manifest without 'image' names the case and the field", () => {
+  const root = tempDir();
+  writeCase(root, "h.nii.gz", "h_seg.nii.gz");
+  const { out } = prepList(root, "h_train.txt", ["h.nii.gz\th_seg.nii.gz"]);
+  const file = join(out, "manifest.json");
+  const m = JSON.parse(readFileSync(file, "utf8"));
+  delete m.cases[0].image;
+  writeFileSync(file, JSON.stringify(m));
+  assert.throws(() => readManifest(out), /manifest\.json: case #1 \("h"\): "image" must be a non-empty string, got undefined/);
+});
+
+test("messages: unknown profile and non-decimal integers are usage errors (exit 2); --out on a file is named", () => {
+  let r = massive("phantom", "--profile", "huge", "--out", tempDir());
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown profile "huge"/);
+  for (const bad of ["1e3", "0x10", "2.0", ""]) {
+    r = massive("train", "--strategy", "lm", "--data", tempDir(), "--out", tempDir(), "--memory", bad);
+    assert.equal(r.status, 2, `--memory ${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /--memory must be a whole number written in decimal digits/);
+  }
+  const file = join(tempDir(), "afile");
+  writeFileSync(file, "x");
+  r = massive("phantom", "--profile", "smoke", "--out", file);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--out .*afile is a file, not a folder/);
+  r = massive("prep", "--list", file, "--out", file);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--out .*afile is a file, not a folder/);
+});
