@@ -2,7 +2,7 @@
  * The manifest of a prepared data directory: what each prepared case is and where it came from.
  * Written atomically after every case, so a killed prep run loses nothing it finished.
  */
-import { existsSync, readFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { Vec3 } from "./volume.js";
@@ -100,4 +100,15 @@ export function writeManifest(dir: string, m: Manifest): void {
   const file = join(dir, MANIFEST_NAME);
   mkdirSync(dirname(file), { recursive: true });
   writeFileAtomic(file, JSON.stringify(m, null, 1));
+}
+
+/** Size check of a prepared case's files against the manifest (files truncated or replaced after prep). */
+export function preparedFilesProblem(dir: string, c: ManifestCase): string | undefined {
+  for (const [name, bytes] of [[c.image, c.imageBytes], [c.label, c.labelBytes]] as const) {
+    const f = join(dir, name);
+    if (!existsSync(f)) return `${f} is missing`;
+    const size = statSync(f).size;
+    if (bytes !== undefined && size !== bytes) return `${f} is ${size} bytes, the manifest recorded ${bytes} (truncated or replaced after prep)`;
+  }
+  return undefined;
 }

@@ -15,6 +15,8 @@ export interface StepEvent {
 }
 
 export interface ArrivalEvent {
+  /** Steps done before this arrival. */
+  it: number;
   pos: number;
   site: string;
   memorySize: number;
@@ -28,7 +30,18 @@ export interface SiteEndEvent {
   model: UniversalUNet;
 }
 
+export interface StartEvent {
+  /** The iteration training continues from (0: a fresh run). */
+  it: number;
+  /** Continued from a checkpoint. */
+  resumed: boolean;
+  /** The checkpoint's run had already finished. */
+  done: boolean;
+}
+
 export interface TrainEvents {
+  /** Once the run's state is settled (fresh, or a checkpoint verified), before any other event. */
+  onStart?: (e: StartEvent) => void | Promise<void>;
   onStep?: (e: StepEvent) => void | Promise<void>;
   onArrival?: (e: ArrivalEvent) => void | Promise<void>;
   /** After the replays of a site's last arrival (online strategies); awaited, e.g. to evaluate. */
