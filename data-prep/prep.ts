@@ -6,10 +6,10 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { readListFile, type ListEntry } from "../src/data/listfile.js";
-import { emptyManifest, readManifest, writeManifest, MANIFEST_NAME, type Manifest, type ManifestCase, type Split } from "../src/data/manifest.js";
+import { emptyManifest, preparedFilesProblem, readManifest, writeManifest, MANIFEST_NAME, type Manifest, type Split } from "../src/data/manifest.js";
 import { writeNifti } from "../src/data/nifti.js";
 import { PREPROCESSING, siteForTemplate, templateClasses, templateKeyFromPath, TOTALSEG_TEMPLATE_KEY } from "../src/data/ontology.js";
-import { preprocessCase, type LabelMapping } from "../src/data/preprocess.js";
+import { preprocessCase, type LabelMapping, type PreprocessOptions } from "../src/data/preprocess.js";
 import type { Vec3 } from "../src/data/volume.js";
 import { removeStaleTemps } from "../src/util/atomic.js";
 import { Progress } from "../src/util/progress.js";
@@ -27,6 +27,8 @@ export interface PrepOptions {
   /** Site id recorded for every case (default: the template's stream site, else "external"). */
   site?: string;
   minShape?: Vec3;
+  /** --volume (4-D images) and --max-voxels. */
+  read?: PreprocessOptions["read"];
   log?: (line: string) => void;
 }
 
@@ -108,17 +110,6 @@ export function checkCaseIds(lists: { file: string; entries: ListEntry[] }[], ma
   }
 }
 
-/** Size check of a prepared case's files against the manifest (files truncated or replaced after prep). */
-export function preparedFilesProblem(dir: string, c: ManifestCase): string | undefined {
-  for (const [name, bytes] of [[c.image, c.imageBytes], [c.label, c.labelBytes]] as const) {
-    const f = join(dir, name);
-    if (!existsSync(f)) return `${f} is missing`;
-    const size = statSync(f).size;
-    if (bytes !== undefined && size !== bytes) return `${f} is ${size} bytes, the manifest recorded ${bytes} (truncated or replaced after prep)`;
-  }
-  return undefined;
-}
-
 export function runPrep(opts: PrepOptions): PrepSummary {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
   const entries = readListFile(opts.list);
@@ -176,7 +167,9 @@ export function runPrep(opts: PrepOptions): PrepSummary {
         templateKey: key,
         labelMapping: opts.labelMapping,
         minShape: opts.minShape,
+        read: opts.read,
       });
+      for (const w of prepared.warnings) log(`prep: warning: ${w}`);
       writeNifti(join(opts.out, imageOut), prepared.image, { datatype: "float32", description: `massive ${id}` });
       writeNifti(join(opts.out, labelOut), prepared.label, { datatype: "uint8", description: `massive ${id} labels` });
       if (prepared.classesPresent.length === 0) {

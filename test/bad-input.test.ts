@@ -6,11 +6,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { caseIdFromPath, runPrep } from "../data-prep/prep.js";
 import { parseListFile } from "../src/data/listfile.js";
 import { readManifest } from "../src/data/manifest.js";
-import { readNifti, writeNifti } from "../src/data/nifti.js";
+import { encodeNifti, NiftiError, parseNifti, readNifti, writeNifti } from "../src/data/nifti.js";
+import { preprocessCase } from "../src/data/preprocess.js";
 import { templateKeyFromPath } from "../src/data/ontology.js";
 import { diagonalAffine, type Vec3 } from "../src/data/volume.js";
 import { tempDir } from "./helpers.js";
@@ -195,4 +197,125 @@ test("messages: unknown profile and non-decimal integers are usage errors (exit 
   r = massive("prep", "--list", file, "--out", file);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--out .*afile is a file, not a folder/);
+});
+
+// ---- 9. NIfTI geometry ----
+
+/** NIfTI-1 bytes of a small volume, with a header edit. */
+function crafted(edit: (v: DataView) => void, shape: Vec3 = [4, 3, 2], data?: Float32Array): Uint8Array {
+  const n = shape[0] * shape[1] * shape[2];
+  const raw = encodeNifti({ shape, spacing: [1, 1, 1], affine: diagonalAffine([2, 3, 4]), data: data ?? new Float32Array(n).map((_, i) => i) });
+  edit(new DataView(raw.buffer, raw.byteOffset, raw.byteLength));
+  return raw;
+}
+const noForms = (v: DataView) => (v.setInt16(252, 0, true), v.setInt16(254, 0, true));
+
+test("item 9: without sform/qform, pixdim is the voxel size (method 1); pixdim <= 0 is refused as ambiguous", () => {
+  const ok = parseNifti(crafted(noForms), "m1.nii");
+  assert.deepEqual(ok.affine, diagonalAffine([2, 3, 4]));
+  for (const [bad, text] of [[-2, "-2, 3, 4"], [0, "0, 3, 4"]] as const) {
+    const bytes = crafted((v) => (noForms(v), v.setFloat32(80, bad, true)));
+    assert.throws(() => parseNifti(bytes, "m1.nii"), (e: Error) => {
+      assert.ok(e instanceof NiftiError);
+      assert.match(e.message, new RegExp(`m1\\.nii: pixdim ${text} with no sform or qform: voxel sizes must be positive`));
+      return true;
+    });
+  }
+  // A qform with a zero pixdim was read as 1 mm before: refused too.
+  const q0 = crafted((v) => (v.setInt16(254, 0, true), v.setFloat32(84, 0, true)));
+  assert.throws(() => parseNifti(q0, "q.nii"), /q\.nii: pixdim 2, 0, 4: voxel sizes must be positive for the qform/);
+  // With an sform, pixdim does not matter.
+  assert.deepEqual(parseNifti(crafted((v) => v.setFloat32(80, -2, true)), "s.nii").affine, diagonalAffine([2, 3, 4]));
+});
+
+test("item 9: a 4-D file is read only with --volume K; header dims smaller than the data are refused", () => {
+  // Three 4x3x2 volumes, the k-th filled with 100 k + voxel index.
+  const data = new Float32Array(72).map((_, i) => 100 * Math.floor(i / 24) + (i % 24));
+  const four = crafted((v) => (v.setInt16(40, 4, true), v.setInt16(46, 2, true), v.setInt16(48, 3, true)), [4, 3, 6], data);
+  assert.throws(() => parseNifti(four, "f.nii"), /f\.nii: a 4-D file with 3 volumes of 4x3x2 .*pass --volume K \(0\.\.2\)/);
+  const v1 = parseNifti(four, "f.nii", { volume: 1 });
+  assert.deepEqual(v1.shape, [4, 3, 2]);
+  assert.deepEqual([...v1.data], Array.from({ length: 24 }, (_, i) => 100 + i));
+  assert.throws(() => parseNifti(four, "f.nii", { volume: 3 }), /--volume 3 is not in 0\.\.2/);
+  assert.throws(() => parseNifti(crafted(() => {}), "three.nii", { volume: 2 }), /--volume 2: the file has one 3-D volume/);
+  // dim[3] = 1 on a file that holds 2 slices: the second slice used to be ignored.
+  const short = crafted((v) => v.setInt16(46, 1, true));
+  assert.throws(() => parseNifti(short, "d.nii"), /d\.nii: data length does not match the header: 4x3x1 float32 needs 48 bytes from offset 352, the file has 96 \(more data than the header's dimensions describe\)/);
+  assert.throws(() => parseNifti(gzipSync(short), "d.nii.gz"), /d\.nii\.gz: data length does not match the header: .*more data/);
+  // Through prep: --volume picks the volume.
+  const root = tempDir();
+  writeFileSync(join(root, "four.nii.gz"), gzipSync(crafted((v) => (v.setInt16(40, 4, true), v.setInt16(46, 2, true), v.setInt16(48, 3, true)), [4, 3, 6], data.map((x) => x - 1000))));
+  writeNifti(join(root, "four_seg.nii.gz"), { shape: [4, 3, 2], spacing: [2, 3, 4], affine: diagonalAffine([2, 3, 4]), data: new Uint8Array(24).fill(1) });
+  const refused = prepList(root, "f_train.txt", ["four.nii.gz\tfour_seg.nii.gz"]);
+  assert.match(refused.s.failed[0]?.error ?? "", /pass --volume K/);
+  const picked = prepList(root, "f_train.txt", ["four.nii.gz\tfour_seg.nii.gz"], { read: { volume: 2 } });
+  assert.equal(picked.s.prepared, 1, JSON.stringify(picked.s.failed));
+});
+
+test("messages: unsupported datatypes are named, not only numbered", () => {
+  for (const [code, name] of [[32, "complex64"], [128, "RGB24"], [1024, "int64"]] as const) {
+    const bytes = crafted((v) => v.setInt16(70, code, true));
+    assert.throws(() => parseNifti(bytes, "t.nii"), new RegExp(`t\\.nii: unsupported datatype ${name} \\(code ${code}\\)`));
+  }
+});
+
+// ---- 10. large and odd gzip files ----
+
+test("item 10: the gzip size trailer is not trusted; --max-voxels refuses before decompressing", () => {
+  const raw = crafted(() => {});
+  const gz = Buffer.from(gzipSync(raw));
+  // A > 4 GiB file's trailer holds its size modulo 2^32; here a value that fits no size is written.
+  const wrapped = Buffer.from(gz);
+  wrapped.writeUInt32LE((raw.length + 7) >>> 0, wrapped.length - 4);
+  assert.throws(() => parseNifti(wrapped, "w.nii.gz"), /w\.nii\.gz: corrupt gzip stream: the CRC-32 or length in its trailer/);
+  assert.deepEqual([...parseNifti(gz, "ok.nii.gz").data], Array.from({ length: 24 }, (_, i) => i));
+  // A header that says 2048x2048x600 int16 (5 GB) in a few hundred bytes.
+  const huge = gzipSync(crafted((v) => (v.setInt16(42, 2048, true), v.setInt16(44, 2048, true), v.setInt16(46, 600, true), v.setInt16(70, 4, true), v.setInt16(72, 16, true))));
+  const before = process.memoryUsage().arrayBuffers;
+  assert.throws(() => parseNifti(huge, "h.nii.gz", { maxVoxels: 1e8 }), /h\.nii\.gz: 2048x2048x600 = 2516582400 voxels is above the limit of 100000000 \(--max-voxels/);
+  // Under the limit, the stream's size still rules out allocating 10 GB for it.
+  assert.throws(() => parseNifti(huge, "h.nii.gz"), /h\.nii\.gz: data length does not match the header: 2048x2048x600 int16 needs 5033164800 bytes, more than a \d+-byte gzip stream can hold/);
+  assert.ok(process.memoryUsage().arrayBuffers - before < 64e6, "no volume allocated");
+  const r = massive("prep", "--list", join(tempDir(), "none.txt"), "--out", tempDir(), "--max-voxels", "0");
+  assert.equal(r.status, 2);
+  assert.match(massive("prep", "--help").stdout, /--max-voxels/);
+});
+
+test("item 10: a streamed read of a multi-chunk .nii.gz equals the in-memory data", () => {
+  const shape: Vec3 = [160, 128, 72]; // 1.47 M voxels: several 4 MiB chunks as float32, odd chunk edges
+  const data = new Float32Array(shape[0] * shape[1] * shape[2]).map((_, i) => (i % 2001) - 1000);
+  const file = join(tempDir(), "big.nii.gz");
+  writeNifti(file, { shape, spacing: [1, 1, 1], affine: diagonalAffine([1, 1, 1]), data }, { datatype: "int16" });
+  const back = readNifti(file);
+  assert.deepEqual(back.shape, shape);
+  for (let i = 0; i < data.length; i += 997) assert.equal(back.data[i], data[i]);
+  assert.equal(back.data[data.length - 1], data[data.length - 1]);
+});
+
+// ---- 11. not CT, or not TotalSegmentator's CT map ----
+
+test("item 11: an MR image with an MR label map is refused under --label-map totalseg; non-CT images are warned about", () => {
+  const root = tempDir();
+  const n = SHAPE[0] * SHAPE[1] * SHAPE[2];
+  const mr = new Float32Array(n).map((_, i) => 20 + (i % 7));
+  const lab = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (i % 3 === 0) {
+      mr[i] = 400;
+      lab[i] = 12; // total_mr: esophagus; the CT map: right upper lung lobe
+    }
+  }
+  writeNifti(join(root, "mr.nii.gz"), { shape: SHAPE, spacing: [2, 2, 2], affine: diagonalAffine([2, 2, 2]), data: mr });
+  writeNifti(join(root, "mr_seg.nii.gz"), { shape: SHAPE, spacing: [2, 2, 2], affine: diagonalAffine([2, 2, 2]), data: lab });
+  assert.throws(
+    () => preprocessCase(join(root, "mr.nii.gz"), join(root, "mr_seg.nii.gz"), { spacing: [4, 4, 4], templateKey: "totalseg", labelMapping: "totalseg" }),
+    /mr_seg\.nii\.gz: not TotalSegmentator's CT \("total"\) label map: label 12 \(lung lobes in the CT map\) has mean 400 HU.*does not look like CT: intensities 20\.\.400: no air/,
+  );
+  // Another modality with template labels goes through, with a warning in the log.
+  lab.fill(0);
+  lab[40] = 1;
+  writeNifti(join(root, "mr_seg2.nii.gz"), { shape: SHAPE, spacing: [2, 2, 2], affine: diagonalAffine([2, 2, 2]), data: lab });
+  const { s, logs } = prepList(root, "mr_train.txt", ["mr.nii.gz\tmr_seg2.nii.gz"]);
+  assert.equal(s.failed.length, 0);
+  assert.ok(logs.some((l) => /warning: .*mr\.nii\.gz: does not look like CT \(intensities 20\.\.400: no air near -1000 HU\)/.test(l)), logs.join("\n"));
 });

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { checkCaseIds, runPrep } from "../../data-prep/prep.js";
 import { readListFile } from "../data/listfile.js";
+import { DEFAULT_MAX_VOXELS } from "../data/nifti.js";
 import { MANIFEST_NAME, readManifest } from "../data/manifest.js";
 import { runPhantomSet } from "../../data-prep/phantom-set.js";
 import { writePhantomFigure } from "../../data-prep/phantom-figure.js";
@@ -57,7 +58,7 @@ const prep: CommandSpec = {
   name: "prep",
   summary: "preprocess the cases of PAOT-style list files (image<TAB>label) into a prepared folder with a manifest",
   usage:
-    "massive prep --list <file> [--list <file> ...] --root <dir> --out <dir> [--spacing 1.5] [--dataset-key <template>] [--label-map template|totalseg] [--site D5] [--split train|test]",
+    "massive prep --list <file> [--list <file> ...] --root <dir> --out <dir> [--spacing 1.5] [--dataset-key <template>] [--label-map template|totalseg] [--site D5] [--split train|test] [--volume K] [--max-voxels N]",
   options: {
     list: { type: "string", multiple: true },
     root: { type: "string" },
@@ -68,6 +69,8 @@ const prep: CommandSpec = {
     "label-map": { type: "string", default: "template" },
     site: { type: "string" },
     split: { type: "string" },
+    volume: { type: "string" },
+    "max-voxels": { type: "string" },
   },
   help: {
     list:
@@ -78,9 +81,11 @@ const prep: CommandSpec = {
     spacing: "target voxel size in mm, one number or x,y,z (default 1.5, or the --profile's)",
     profile: "take the spacing and minimum size from a profile (smoke, mini, paper)",
     "dataset-key": `label template for every case (default: from each path's PAOT folder); one of ${templateKeys().join(", ")}`,
-    "label-map": "template: label k means template class k (PAOT files); totalseg: TotalSegmentator v2 ids",
+    "label-map": "template: label k means template class k (PAOT files); totalseg: TotalSegmentator v2 CT ('total') ids (an MR label map is refused)",
     site: "site id to record for every case (default: the template's site in the stream, else 'external')",
     split: "train or test for every case (default: from the list file's name); also decides for a case found in both a train and a test list",
+    volume: "for 4-D (and higher) images: the 0-based 3-D volume to use (without it such images are refused)",
+    "max-voxels": `refuse images with more voxels than this, before reading their data (default ${DEFAULT_MAX_VOXELS}, 12 GB as float32)`,
   },
   run(v) {
     const lists = (v.list as string[] | undefined) ?? [];
@@ -95,6 +100,12 @@ const prep: CommandSpec = {
     const profile = v.profile ? asUsage("prep", () => profileByName(String(v.profile))) : undefined;
     if (v["dataset-key"] !== undefined) asUsage("prep", () => templateClasses(String(v["dataset-key"])));
     const spacing = v.spacing ? parseVec3(String(v.spacing), "spacing", "prep") : profile?.prepSpacing ?? ([1.5, 1.5, 1.5] as [number, number, number]);
+    const read = {
+      volume: v.volume === undefined ? undefined : parseIntFlag(v.volume, "volume", "prep", 0),
+      maxVoxels: parseIntFlag(v["max-voxels"], "max-voxels", "prep", DEFAULT_MAX_VOXELS),
+    };
+    if (read.volume !== undefined && read.volume < 0) throw new UsageError(`massive prep: --volume must be 0 or more, got "${v.volume}"`);
+    if (read.maxVoxels < 1) throw new UsageError(`massive prep: --max-voxels must be positive, got "${v["max-voxels"]}"`);
     // All lists together, before anything is prepared: case id collisions, duplicates, train/test overlap.
     const existing = existsSync(join(out, MANIFEST_NAME)) ? readManifest(out) : undefined;
     checkCaseIds(lists.map((l) => ({ file: resolve(l), entries: readListFile(resolve(l)) })), existing, split as "train" | "test" | undefined);
@@ -110,6 +121,7 @@ const prep: CommandSpec = {
         site: v.site === undefined ? undefined : String(v.site),
         split: split as "train" | "test" | undefined,
         minShape: profile?.roi,
+        read,
       });
       failed += s.failed.length;
     }
