@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import fs, { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { caseIdFromPath, runPrep } from "../data-prep/prep.js";
@@ -15,6 +16,7 @@ import { encodeNifti, NiftiError, parseNifti, readNifti, writeNifti } from "../s
 import { preprocessCase } from "../src/data/preprocess.js";
 import { templateKeyFromPath } from "../src/data/ontology.js";
 import { diagonalAffine, type Vec3 } from "../src/data/volume.js";
+import { saveCheckpoint, loadCheckpoint } from "../src/train/checkpoint.js";
 import { tempDir } from "./helpers.js";
 
 const quiet = () => {};
@@ -318,4 +320,50 @@ test("item 11: an MR image with an MR label map is refused under --label-map tot
   const { s, logs } = prepList(root, "mr_train.txt", ["mr.nii.gz\tmr_seg2.nii.gz"]);
   assert.equal(s.failed.length, 0);
   assert.ok(logs.some((l) => /warning: .*mr\.nii\.gz: does not look like CT \(intensities 20\.\.400: no air near -1000 HU\)/.test(l)), logs.join("\n"));
+});
+
+// ---- disk full and leftovers ----
+
+/** Make every writeFileSync write a few bytes and then fail as a full disk does. */
+function withFullDisk(fn: () => void) {
+  const real = fs.writeFileSync;
+  fs.writeFileSync = ((path: fs.PathOrFileDescriptor) => {
+    real(path, "partial");
+    throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+  }) as typeof fs.writeFileSync;
+  syncBuiltinESMExports();
+  try {
+    fn();
+  } finally {
+    fs.writeFileSync = real;
+    syncBuiltinESMExports();
+  }
+}
+
+test("messages: a full disk names the file being written, and leaves no .tmp-PID file or folder", () => {
+  const dir = tempDir();
+  const file = join(dir, "x.nii.gz");
+  const vol = { shape: SHAPE, spacing: [2, 2, 2] as Vec3, affine: diagonalAffine([2, 2, 2]), data: new Float32Array(720) };
+  withFullDisk(() => assert.throws(() => writeNifti(file, vol), /x\.nii\.gz: cannot write \(no space left on device \(disk full\)\)/));
+  assert.deepEqual(readdirSync(dir), []);
+  const run = tempDir();
+  saveCheckpoint(run, { it: 1 }, [{ name: "w", shape: [2], values: new Float32Array([1, 2]) }]);
+  withFullDisk(() =>
+    assert.throws(
+      () => saveCheckpoint(run, { it: 2 }, [{ name: "w", shape: [2], values: new Float32Array([3, 4]) }]),
+      /checkpoint\.tmp-\d+: cannot write the checkpoint \(no space left on device \(disk full\)\); the previous checkpoint is kept/,
+    ),
+  );
+  assert.deepEqual(readdirSync(run), ["checkpoint"]);
+  assert.equal(loadCheckpoint<{ it: number }>(run).state.it, 1);
+});
+
+test("messages: .tmp-PID files left by a killed prep are removed by the next one", () => {
+  const root = tempDir();
+  writeCase(root, "k.nii.gz", "k_seg.nii.gz");
+  const out = tempDir();
+  writeFileSync(join(out, "k_image.nii.gz.tmp-99999"), "half a file");
+  const { logs } = prepList(root, "k_train.txt", ["k.nii.gz\tk_seg.nii.gz"], {}, out);
+  assert.ok(!readdirSync(out).some((n) => n.includes(".tmp-")));
+  assert.ok(logs.some((l) => /removed .*k_image\.nii\.gz\.tmp-99999, left by a killed run/.test(l)));
 });

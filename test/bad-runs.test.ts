@@ -153,6 +153,14 @@ test("item 5: resume refuses other flags, other sites and changed data, naming w
   m.cases.push({ ...extra, id: `${extra.id}-copy` });
   writeManifest(grown, m);
   await assert.rejects(runTo(run, config, grown, { resume: true }), new RegExp(`training stream has \\d+ case\\(s\\), the checkpoint's had \\d+ \\(--data: checkpoint .*, now .*\\); added: ${extra.id}-copy`));
+  // A smaller prepared folder (it used to fail with "Cannot read properties of undefined").
+  const smaller = tempDir();
+  cpSync(data, smaller, { recursive: true });
+  const m3 = readManifest(smaller);
+  const gone = m3.cases.filter((c) => c.split === "train" && c.site === "D3");
+  m3.cases = m3.cases.filter((c) => !gone.includes(c));
+  writeManifest(smaller, m3);
+  await assert.rejects(runTo(run, config, smaller, { resume: true }), new RegExp(`gone: ${gone[0].id}`));
   // Another prepared folder with the same case ids but other content.
   const other = tempDir();
   cpSync(data, other, { recursive: true });

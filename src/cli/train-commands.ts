@@ -8,6 +8,7 @@ import { CaseStore } from "../train/cases.js";
 import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
 import { defaultConfig, type Strategy, type TrainConfig } from "../train/config.js";
 import { metricsEvents, RunDir } from "../train/run-dir.js";
+import { removeStaleTemps } from "../util/atomic.js";
 import { createModel, train, type RunState } from "../train/trainer.js";
 import { asUsage, outFolder, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
 
@@ -80,6 +81,7 @@ export const trainCommand: CommandSpec = {
     }
     const sites = parseSites(v.sites);
     const run = new RunDir(out);
+    for (const t of removeStaleTemps(out)) process.stderr.write(`train: removed ${t}, left in ${out} by a killed run\n`);
     const resume = Boolean(v.resume);
     if (!(resume && hasCheckpoint(out))) {
       if (hasCheckpoint(out)) throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
