@@ -131,6 +131,20 @@ function planLayout(h: NiftiHeader, file: string, options: ReadOptions): Layout 
   return { header: h, shape, name, bpv, n, volumes, dataStart, dataEnd: dataStart + n * bpv, expectedEnd: offset + volumes * n * bpv };
 }
 
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type TypedCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>;
+const TYPED: Record<DataTypeName, TypedCtor> = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
 /** Bytes in, one volume out: header, then the voxels of the selected volume converted as they arrive. */
 class NiftiDecoder {
   private head = new Uint8Array(544);
@@ -240,6 +254,17 @@ class NiftiDecoder {
   private convert(bytes: Uint8Array): void {
     const { name, bpv, header } = this.layout!;
     const le = header.littleEndian;
+    if (le === HOST_LE && bytes.byteOffset % bpv === 0) {
+      // The common case: a typed view of the bytes, no per-voxel DataView call.
+      const src = new TYPED[name](bytes.buffer, bytes.byteOffset, bytes.length / bpv);
+      const out = this.out!;
+      const base = this.voxel;
+      const { slope, inter } = this;
+      if (slope === 1 && inter === 0) for (let j = 0; j < src.length; j++) out[base + j] = src[j];
+      else for (let j = 0; j < src.length; j++) out[base + j] = src[j] * slope + inter;
+      this.voxel += src.length;
+      return;
+    }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     const out = this.out!;
     const count = bytes.length / bpv;
