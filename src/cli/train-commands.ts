@@ -19,7 +19,7 @@ export const trainCommand: CommandSpec = {
   name: "train",
   summary: "train online with a replay memory (lm, dm, sm) or with repeated epochs, writing a run folder",
   usage:
-    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--epochs E] [--seed N] [--sites D1,D2] [--resume]",
+    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--seed N] [--sites D1,D2] [--resume]",
   options: {
     strategy: { type: "string" },
     profile: { type: "string", default: "smoke" },
@@ -28,6 +28,7 @@ export const trainCommand: CommandSpec = {
     memory: { type: "string" },
     "sampling-rate": { type: "string" },
     "top-k": { type: "string" },
+    "limit-num-seen-coeff": { type: "string" },
     epochs: { type: "string" },
     seed: { type: "string", default: "1" },
     sites: { type: "string" },
@@ -45,6 +46,7 @@ export const trainCommand: CommandSpec = {
     memory: "memory size N (online strategies)",
     "sampling-rate": "replays per arriving case S",
     "top-k": "SM: protect the top 1/K by entropy (8, 4, 2 = top 12.5, 25, 50 %)",
+    "limit-num-seen-coeff": "DM/SM: drop items once seen C * S times (the reference's limit_num_seen_coeff; default off)",
     epochs: "repeated: number of epochs",
     seed: "seed of the model, sampling and augmentation",
     sites: "train only on these sites' cases (e.g. S1 for the single-site set)",
@@ -64,6 +66,11 @@ export const trainCommand: CommandSpec = {
     if (v.memory !== undefined) overrides.memorySize = parseIntFlag(v.memory, "memory", "train", 0);
     if (v["sampling-rate"] !== undefined) overrides.samplingRate = parseIntFlag(v["sampling-rate"], "sampling-rate", "train", 0);
     if (v["top-k"] !== undefined) overrides.topK = parseIntFlag(v["top-k"], "top-k", "train", 0);
+    if (v["limit-num-seen-coeff"] !== undefined) {
+      const c = Number(v["limit-num-seen-coeff"]);
+      if (!(c >= 0)) throw new UsageError(`massive train: --limit-num-seen-coeff must be a number >= 0 (0: off), got "${v["limit-num-seen-coeff"]}"`);
+      overrides.limitNumSeenCoeff = c;
+    }
     if (v.epochs !== undefined) overrides.epochs = parseIntFlag(v.epochs, "epochs", "train", 0);
     if (v["checkpoint-every"] !== undefined) overrides.checkpointEvery = parseIntFlag(v["checkpoint-every"], "checkpoint-every", "train", 0);
     if (v.lr !== undefined) {

@@ -18,7 +18,7 @@ import { CaseStore } from "./cases.js";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { validateConfig, type TrainConfig } from "./config.js";
 import type { TrainEvents } from "./events.js";
-import { cosineLr } from "./schedule.js";
+import { cosineLr, onlineBudget, usableStreamLength } from "./schedule.js";
 import { trainStep } from "./step.js";
 
 export interface OnlineState {
@@ -98,12 +98,13 @@ function freshState(cfg: TrainConfig, streamLength: number): RunState {
     const perEpoch = Math.ceil(streamLength / cfg.batchSize);
     return { kind: "repeated", epoch: 0, order: [], posInEpoch: 0, it: 0, budget: cfg.epochs * perEpoch, rng, config: cfg, optStep: 0, done: false };
   }
-  const memory = createMemory(cfg.strategy, cfg.memorySize, cfg.topK, cfg.polyakGamma).toJSON();
+  const maxNumSeen = (cfg.limitNumSeenCoeff ?? 0) > 0 ? cfg.limitNumSeenCoeff! * cfg.samplingRate : 0;
+  const memory = createMemory(cfg.strategy, cfg.memorySize, cfg.topK, cfg.polyakGamma, maxNumSeen).toJSON();
   return {
     kind: "online",
     pos: 0,
     it: 0,
-    budget: Math.ceil((streamLength * cfg.samplingRate) / cfg.batchSize),
+    budget: onlineBudget(streamLength, cfg.batchSize, cfg.samplingRate),
     pendingReplays: 0,
     sitesEnded: [],
     rng,
@@ -234,7 +235,7 @@ class Runner {
   private async maybeSiteEnd(st: OnlineState): Promise<void> {
     if (st.pos === 0) return;
     const cur = this.stream[st.pos - 1].site;
-    const next = st.pos < this.stream.length ? this.stream[st.pos].site : undefined;
+    const next = st.pos < usableStreamLength(this.stream.length, this.cfg.batchSize) ? this.stream[st.pos].site : undefined;
     if (cur === next || st.sitesEnded.includes(cur)) return;
     st.sitesEnded.push(cur);
     await this.opts.events?.onSiteEnd?.({ site: cur, it: st.it, memory: this.memory!.snapshot(), model: this.model });
@@ -243,7 +244,7 @@ class Runner {
   private async runOnline(st: OnlineState): Promise<boolean> {
     const mem = this.memory!;
     const { batchSize: B, samplingRate: S, memorySize: N } = this.cfg;
-    const len = this.stream.length;
+    const len = usableStreamLength(this.stream.length, B);
     while (st.it < st.budget) {
       if (st.pendingReplays === 0) {
         if (st.pos < len) {
@@ -262,7 +263,7 @@ class Runner {
       }
       const picked = mem.sample(B, this.rng);
       const r = await this.step(picked);
-      picked.forEach((idx, k) => mem.observe(idx, r.perCase[k]));
+      mem.observeBatch(picked, r.perCase);
       st.pendingReplays -= 1;
       if (st.pendingReplays === 0) await this.maybeSiteEnd(st);
       if (this.afterStep()) return true;
