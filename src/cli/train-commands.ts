@@ -19,7 +19,7 @@ export const trainCommand: CommandSpec = {
   name: "train",
   summary: "train online with a replay memory (lm, dm, sm) or with repeated epochs, writing a run folder",
   usage:
-    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--seed N] [--sites D1,D2] [--resume]",
+    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--seed N] [--sites D1,D2] [--resume] [--no-postprocess]",
   options: {
     strategy: { type: "string" },
     profile: { type: "string", default: "smoke" },
@@ -37,6 +37,7 @@ export const trainCommand: CommandSpec = {
     roi: { type: "string" },
     resume: { type: "boolean", default: false },
     "no-eval": { type: "boolean", default: false },
+    "no-postprocess": { type: "boolean", default: false },
   },
   help: {
     strategy: "lm (linear, FIFO), dm (dynamic), sm (selective) or repeated (epochs over the stored set)",
@@ -55,6 +56,7 @@ export const trainCommand: CommandSpec = {
     roi: "patch size x,y,z (multiples of 8; default from the profile)",
     resume: "continue from the run folder's last checkpoint",
     "no-eval": "skip the final evaluation on the test split",
+    "no-postprocess": "final evaluation: score the raw thresholded output, without the reference's post-processing",
   },
   async run(v) {
     const strategy = requireString(v.strategy, "strategy", "train") as Strategy;
@@ -112,8 +114,8 @@ export const trainCommand: CommandSpec = {
     });
     try {
       if (!v["no-eval"]) {
-        const ev = evaluateSplit(result.model, result.store, config.roi, { split: "test", sites });
-        run.writeJson("final-eval.json", { backend: describeBackend(backend), iterations: result.state.it, ...ev });
+        const ev = evaluateSplit(result.model, result.store, config.roi, { split: "test", sites, postprocess: !v["no-postprocess"] });
+        run.writeJson("final-eval.json", { backend: describeBackend(backend), iterations: result.state.it, postprocess: !v["no-postprocess"], ...ev });
         console.log(formatDiceSummary(ev.summary));
       }
       console.log(`train: ${strategy} finished ${result.state.it} iterations; run folder ${out}`);
@@ -126,13 +128,14 @@ export const trainCommand: CommandSpec = {
 export const evalCommand: CommandSpec = {
   name: "eval",
   summary: "evaluate a run's last checkpoint on the test split of a prepared folder (Dice per class, averages)",
-  usage: "massive eval --run <run dir> --data <prepared dir> [--split test|train] [--sites D8,D12]",
+  usage: "massive eval --run <run dir> --data <prepared dir> [--split test|train] [--sites D8,D12] [--no-postprocess]",
   options: {
     run: { type: "string" },
     data: { type: "string" },
     split: { type: "string", default: "test" },
     sites: { type: "string" },
     out: { type: "string" },
+    "no-postprocess": { type: "boolean", default: false },
   },
   help: {
     run: "run folder written by massive train",
@@ -140,6 +143,7 @@ export const evalCommand: CommandSpec = {
     split: "test (default) or train",
     sites: "only these sites",
     out: "write the results here (default <run>/eval.json)",
+    "no-postprocess": "score the raw thresholded output, without the reference's post-processing (largest component, vein cut, lung split, tumours inside their organ)",
   },
   async run(v) {
     const runDir = resolve(requireString(v.run, "run", "eval"));
@@ -154,10 +158,10 @@ export const evalCommand: CommandSpec = {
       const ck = loadCheckpoint<RunState>(runDir);
       model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
       const store = new CaseStore(data, info.config.roi);
-      const ev = evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites) });
+      const ev = evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites), postprocess: !v["no-postprocess"] });
       const outFile = typeof v.out === "string" ? resolve(v.out) : resolve(runDir, "eval.json");
       const { writeJsonAtomic } = await import("../train/run-dir.js");
-      writeJsonAtomic(outFile, { checkpointIteration: ck.state.it, data, split, ...ev });
+      writeJsonAtomic(outFile, { checkpointIteration: ck.state.it, data, split, postprocess: !v["no-postprocess"], ...ev });
       console.log(formatDiceSummary(ev.summary));
       console.log(`eval: written to ${outFile}`);
     } finally {
