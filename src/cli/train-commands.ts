@@ -19,7 +19,7 @@ export const trainCommand: CommandSpec = {
   name: "train",
   summary: "train online with a replay memory (lm, dm, sm) or with repeated epochs, writing a run folder",
   usage:
-    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--seed N] [--sites D1,D2] [--resume] [--no-postprocess]",
+    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--seed N] [--sites D1,D2] [--init <file.pt>] [--resume] [--no-postprocess]",
   options: {
     strategy: { type: "string" },
     profile: { type: "string", default: "smoke" },
@@ -35,6 +35,7 @@ export const trainCommand: CommandSpec = {
     "checkpoint-every": { type: "string" },
     lr: { type: "string" },
     roi: { type: "string" },
+    init: { type: "string" },
     resume: { type: "boolean", default: false },
     "no-eval": { type: "boolean", default: false },
     "no-postprocess": { type: "boolean", default: false },
@@ -54,6 +55,7 @@ export const trainCommand: CommandSpec = {
     "checkpoint-every": "iterations between checkpoints",
     lr: "base learning rate (default 1e-4, the paper's)",
     roi: "patch size x,y,z (multiples of 8; default from the profile)",
+    init: "start the backbone from a PyTorch checkpoint in the Models Genesis UNet3D naming (e.g. Genesis_Chest_CT.pt); logs which parameters were loaded and which were left at their initialisation",
     resume: "continue from the run folder's last checkpoint",
     "no-eval": "skip the final evaluation on the test split",
     "no-postprocess": "final evaluation: score the raw thresholded output, without the reference's post-processing",
@@ -88,6 +90,7 @@ export const trainCommand: CommandSpec = {
       throw new UsageError(`massive train: ${(e as Error).message}`);
     }
     const sites = parseSites(v.sites);
+    const init = typeof v.init === "string" ? resolve(v.init) : undefined;
     const run = new RunDir(out);
     const resume = Boolean(v.resume);
     if (resume && hasCheckpoint(out)) {
@@ -96,7 +99,7 @@ export const trainCommand: CommandSpec = {
       if (ck.state.done) process.stderr.write(`train: ${out} already finished; evaluating again\n`);
     } else {
       if (hasCheckpoint(out)) throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
-      run.writeInfo({ config, data, sites, createdAt: new Date().toISOString() });
+      run.writeInfo({ config, data, sites, ...(init ? { init } : {}), createdAt: new Date().toISOString() });
     }
     const backend = await initBackend();
     const result = await train({
@@ -105,6 +108,7 @@ export const trainCommand: CommandSpec = {
       runDir: out,
       resume,
       sites,
+      init,
       events: {
         onStep: (e) => run.append({ type: "step", it: e.it, loss: e.loss, lr: e.lr, cases: e.cases, ms: Math.round(e.ms) }),
         onArrival: (e) => run.append({ type: "arrival", it: undefined, pos: e.pos, site: e.site, memorySize: e.memorySize }),

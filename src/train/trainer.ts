@@ -9,6 +9,7 @@ import { NO_AUGMENT, PAPER_AUGMENT, samplePatch } from "../data/augment.js";
 import type { ManifestCase } from "../data/manifest.js";
 import { createMemory, memoryFromState, type ReplayMemory } from "../memory/memory.js";
 import type { MemoryState } from "../memory/item.js";
+import { describeInit, loadGenesisWeights } from "../model/init-weights.js";
 import { UniversalUNet } from "../model/universal-unet.js";
 import { assetPath } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
@@ -61,6 +62,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Show a progress bar / plain progress lines (default true). */
   progress?: boolean;
+  /** A PyTorch checkpoint (Models Genesis UNet3D names) for the backbone of a fresh run (init-weights.ts). */
+  init?: string;
 }
 
 export interface TrainResult {
@@ -139,6 +142,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     } else {
       validateConfig(opts.config);
       state = freshState(opts.config, stream.length);
+      if (opts.init) for (const line of describeInit(opts.init, loadGenesisWeights(model, opts.init))) log(line);
     }
   } catch (e) {
     model.dispose();
