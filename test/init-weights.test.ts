@@ -14,6 +14,7 @@ import { tempDir } from "./helpers.js";
 const FIXTURES = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..", "test", "fixtures");
 const PT = join(FIXTURES, "genesis-narrow.pt");
 const IO = join(FIXTURES, "genesis-narrow.io.bin");
+const LEGACY = join(FIXTURES, "genesis-narrow-legacy.pt");
 const SHAPE = [16, 16, 8]; // the reference's [X, Y, Z]
 const WIDTHS: ModelConfig["widths"] = [2, 4, 4, 8, 16];
 
@@ -32,6 +33,24 @@ test("torch checkpoint reader: the zip's pickle and storages give every tensor w
   const nbt = sd.get("module.down_tr64.ops.0.bn1.num_batches_tracked")!;
   assert.deepEqual([nbt.dtype, nbt.shape, Array.from(nbt.values)], ["int64", [], [7]]);
   assert.deepEqual(sd.get("module.up_tr256.up_conv.weight")!.shape, [16, 16, 2, 2, 2]);
+});
+
+test("torch checkpoint reader: the legacy (pre-1.6) format gives the same tensors as the zip format", () => {
+  const zip = stateDictOf(readTorchCheckpoint(readFileSync(PT), PT), PT);
+  const legacy = stateDictOf(readTorchCheckpoint(readFileSync(LEGACY), LEGACY), LEGACY);
+  assert.equal(legacy.size, 9); // conv1 weight, bias; bn1 x 5; out_tr weight, bias
+  for (const [name, t] of legacy) assert.deepEqual(t, zip.get(name), name);
+  const m = model();
+  try {
+    const r = loadGenesisWeights(m, LEGACY);
+    assert.deepEqual(r.loaded.sort(), ["down0.a.bn.beta", "down0.a.bn.gamma", "down0.a.bn.runMean", "down0.a.bn.runVar", "down0.a.conv.b", "down0.a.conv.w"]);
+    assert.ok(r.left.includes("down0.b.conv.w") && r.left.includes("up0.a.conv.w0"));
+    const w = zip.get("module.down_tr64.ops.0.conv1.weight")!; // [out 2, in 1, x, y, z] -> [z, y, x, in, out]
+    const kit = m.params.get("down0.a.conv.w").dataSync();
+    assert.ok(Math.abs(kit[((((2 * 3 + 1) * 3 + 0) * 1 + 0) * 2) + 1] - w.values[((1 * 1 + 0) * 3 + 0) * 9 + 1 * 3 + 2]) < 1e-7);
+  } finally {
+    m.dispose();
+  }
 });
 
 test("--init: Models Genesis names mapped onto the backbone; the kit's forward equals PyTorch's to 1e-4", () => {
@@ -95,7 +114,11 @@ test("--init: clear errors for a file that is not a checkpoint, a truncated one,
   try {
     assert.throws(() => loadGenesisWeights(m, notPt), /not a PyTorch checkpoint/);
     assert.throws(() => loadGenesisWeights(m, truncated), /truncated/);
-    assert.throws(() => loadGenesisWeights(m, legacy), /legacy \(pre-1\.6\) format/);
+    assert.throws(() => loadGenesisWeights(m, legacy), /truncated/); // the legacy magic number and nothing else
+    const legacyCut = join(dir, "legacy-cut.pt");
+    const lb = readFileSync(LEGACY);
+    writeFileSync(legacyCut, lb.subarray(0, lb.length - 10));
+    assert.throws(() => loadGenesisWeights(m, legacyCut), /truncated/);
     assert.throws(() => loadGenesisWeights(m, join(dir, "missing.pt")), /cannot read/);
     // Shapes: nothing is assigned when anything mismatches, and every mismatch is listed.
     const before = wide.params.exportArrays().map((a) => Array.from(a.values));

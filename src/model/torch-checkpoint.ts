@@ -1,7 +1,8 @@
 /**
- * Read a PyTorch checkpoint (`torch.save`, the zip format of PyTorch >= 1.6) in TypeScript, no Python:
- * the zip holds `<name>/data.pkl` (the pickled object, protocol 2) and `<name>/data/<key>` (the raw
- * little-endian storages). The unpickler implements the subset torch writes for tensors and state dicts:
+ * Read a PyTorch checkpoint (`torch.save`) in TypeScript, no Python. The zip format of PyTorch >= 1.6
+ * holds `<name>/data.pkl` (the pickled object, protocol 2) and `<name>/data/<key>` (the raw little-endian
+ * storages); the legacy format (older releases, e.g. Models Genesis's) is a sequence of pickles followed
+ * by the raw storages. The unpickler implements the subset torch writes for tensors and state dicts:
  * PROTO, dicts/lists/tuples, strings, ints, floats, booleans, None, memo (BINPUT/BINGET), GLOBAL for a
  * fixed allow-list of callables (collections.OrderedDict, torch._utils._rebuild_tensor_v2, the typed
  * storages, ...), BINPERSID for storages, REDUCE, BUILD, STOP. Anything else is refused with a clear
@@ -76,10 +77,15 @@ const MARK = Symbol("mark");
  * turns a BINPERSID id into a value (torch: a storage reference).
  */
 export function unpickle(data: Uint8Array, persistentLoad: (pid: PickleValue) => PickleValue, what = "pickle"): PickleValue {
+  return unpickleAt(data, 0, persistentLoad, what).value;
+}
+
+/** Unpickle one pickle starting at byte `start`; `end` is the byte after its STOP. */
+export function unpickleAt(data: Uint8Array, start: number, persistentLoad: (pid: PickleValue) => PickleValue, what = "pickle"): { value: PickleValue; end: number } {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const stack: (PickleValue | typeof MARK)[] = [];
   const memo = new Map<number, PickleValue>();
-  let pos = 0;
+  let pos = start;
   const fail = (m: string): never => {
     throw new TorchCheckpointError(`${what}: ${m} (byte ${pos})`);
   };
@@ -136,7 +142,7 @@ export function unpickle(data: Uint8Array, persistentLoad: (pid: PickleValue) =>
         bytes(8);
         break;
       case 0x2e: // STOP
-        return pop();
+        return { value: pop(), end: pos };
       case 0x28: // MARK
         stack.push(MARK);
         break;
@@ -346,40 +352,81 @@ function readStorage(raw: Uint8Array, dtype: DType, numel: number, where: string
 export interface TorchCheckpoint {
   /** The unpickled object, tensors as TorchTensor, dicts as PickleDict. */
   root: PickleValue;
-  /** The archive's top folder (torch.save names it after the file). */
+  /** The zip archive's top folder (torch.save names it after the file); "" for the legacy format. */
   archive: string;
 }
 
-/** Parse a torch.save file (zip format). Clear errors for other files, truncated archives, bad pickles. */
-export function readTorchCheckpoint(bytes: Uint8Array, source = "checkpoint"): TorchCheckpoint {
-  const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
-  if (!isZip) {
-    // The pre-1.6 format starts with a pickled magic number (protocol 2: 0x80 0x02 0x8a 0x0a ...).
-    const legacy = bytes.length > 3 && bytes[0] === 0x80 && bytes[1] === 0x02 && bytes[2] === 0x8a;
-    throw new TorchCheckpointError(
-      legacy
-        ? `${source}: a PyTorch checkpoint in the legacy (pre-1.6) format, which this reader does not handle; re-save it with a recent PyTorch: torch.save(torch.load(f), f2)`
-        : `${source}: not a PyTorch checkpoint (expected a torch.save zip archive)`,
-    );
-  }
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new TorchCheckpointError(`${source}: a damaged or truncated zip archive (${(e as Error).message})`);
-  }
-  const pkl = Object.keys(files).find((n) => /^[^/]+\/data\.pkl$/.test(n));
-  if (!pkl) throw new TorchCheckpointError(`${source}: a zip archive without <name>/data.pkl: not a PyTorch checkpoint`);
-  const archive = pkl.slice(0, pkl.indexOf("/"));
-  const persistentLoad = (pid: PickleValue): PickleValue => {
+const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+
+function storageRecord(source: string) {
+  return (pid: PickleValue): PickleValue => {
     if (!(pid instanceof PickleTuple) || pid.items[0] !== "storage") throw new TorchCheckpointError(`${source}: unexpected persistent id`);
-    const [, type, key, , numel] = pid.items;
+    const [, type, key, , numel, view] = pid.items;
     let dtype: DType | undefined;
     if (type instanceof PickleGlobal) dtype = STORAGE_DTYPES[type.name] ?? TORCH_DTYPE_NAMES[type.name];
     if (!dtype || typeof key !== "string" || typeof numel !== "number") throw new TorchCheckpointError(`${source}: unsupported storage record`);
-    return { kind: "storage", dtype, key, numel };
+    if (view !== undefined && view !== null) throw new TorchCheckpointError(`${source}: storage views (very old PyTorch) are not supported`);
+    return { kind: "storage", dtype, key, numel } satisfies StorageRef;
   };
-  const raw = unpickle(files[pkl], persistentLoad, `${source}: ${pkl}`);
+}
+
+/**
+ * Parse a torch.save file: the zip format (PyTorch >= 1.6: `<name>/data.pkl` + `<name>/data/<key>`) or
+ * the legacy format (older releases such as Models Genesis's: magic number, protocol version and system
+ * info pickles, the object pickle, the sorted storage keys, then each storage as an int64 element count
+ * and its raw bytes). Clear errors for other files, truncated files and unsupported pickles.
+ */
+export function readTorchCheckpoint(bytes: Uint8Array, source = "checkpoint"): TorchCheckpoint {
+  const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+  const isLegacy = bytes.length >= LEGACY_MAGIC.length && LEGACY_MAGIC.every((b, i) => bytes[i] === b);
+  if (!isZip && !isLegacy) throw new TorchCheckpointError(`${source}: not a PyTorch checkpoint (expected a torch.save file: a zip archive or the legacy format)`);
+  const storages = new Map<string, Uint8Array>();
+  let raw: PickleValue;
+  let archive = "";
+  if (isZip) {
+    let files: Record<string, Uint8Array>;
+    try {
+      files = unzipSync(bytes);
+    } catch (e) {
+      throw new TorchCheckpointError(`${source}: a damaged or truncated zip archive (${(e as Error).message})`);
+    }
+    const pkl = Object.keys(files).find((n) => /^[^/]+\/data\.pkl$/.test(n));
+    if (!pkl) throw new TorchCheckpointError(`${source}: a zip archive without <name>/data.pkl: not a PyTorch checkpoint`);
+    archive = pkl.slice(0, pkl.indexOf("/"));
+    for (const [name, data] of Object.entries(files)) if (name.startsWith(`${archive}/data/`)) storages.set(name.slice(archive.length + 6), data);
+    raw = unpickle(files[pkl], storageRecord(source), `${source}: ${pkl}`);
+  } else {
+    const none = () => {
+      throw new TorchCheckpointError(`${source}: unexpected persistent id in the header`);
+    };
+    let at = unpickleAt(bytes, 0, none, source).end; // magic number
+    const version = unpickleAt(bytes, at, none, source);
+    if (version.value !== 1001) throw new TorchCheckpointError(`${source}: legacy format version ${String(version.value)}, expected 1001`);
+    at = unpickleAt(bytes, version.end, none, source).end; // sys_info
+    const refs: StorageRef[] = [];
+    const load = storageRecord(source);
+    const main = unpickleAt(bytes, at, (pid) => {
+      const r = load(pid) as StorageRef;
+      refs.push(r);
+      return r;
+    }, source);
+    raw = main.value;
+    const keys = unpickleAt(bytes, main.end, none, source);
+    if (!Array.isArray(keys.value) || keys.value.some((k) => typeof k !== "string")) throw new TorchCheckpointError(`${source}: malformed storage key list`);
+    const dtypeOf = new Map(refs.map((r) => [r.key, r.dtype]));
+    let pos = keys.end;
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (const key of keys.value as string[]) {
+      const dtype = dtypeOf.get(key);
+      if (!dtype) throw new TorchCheckpointError(`${source}: storage ${key} listed but never used`);
+      if (pos + 8 > bytes.length) throw new TorchCheckpointError(`${source}: truncated (storage ${key} missing)`);
+      const n = Number(dv.getBigInt64(pos, true));
+      const len = n * DTYPE_BYTES[dtype];
+      if (n < 0 || pos + 8 + len > bytes.length) throw new TorchCheckpointError(`${source}: truncated (storage ${key} of ${n} x ${dtype})`);
+      storages.set(key, bytes.subarray(pos + 8, pos + 8 + len));
+      pos += 8 + len;
+    }
+  }
   const cache = new Map<string, Float64Array>();
   const resolve = (v: PickleValue): PickleValue => {
     if (v && typeof v === "object" && "rebuild" in (v as object)) {
@@ -388,9 +435,9 @@ export function readTorchCheckpoint(bytes: Uint8Array, source = "checkpoint"): T
       if (!st || st.kind !== "storage" || typeof offset !== "number") throw new TorchCheckpointError(`${source}: malformed tensor record`);
       const shape = intsOf(size, `${source}: tensor size`);
       const strides = intsOf(stride, `${source}: tensor stride`);
-      const entry = `${archive}/data/${st.key}`;
-      const bytesOf = files[entry];
-      if (!bytesOf) throw new TorchCheckpointError(`${source}: storage ${entry} missing (truncated archive?)`);
+      const bytesOf = storages.get(st.key);
+      const entry = isZip ? `${archive}/data/${st.key}` : `storage ${st.key}`;
+      if (!bytesOf) throw new TorchCheckpointError(`${source}: ${entry} missing (truncated?)`);
       let all = cache.get(st.key);
       if (!all) cache.set(st.key, (all = readStorage(bytesOf, st.dtype, st.numel, `${source}: ${entry}`)));
       const n = shape.reduce((a, b) => a * b, 1);
