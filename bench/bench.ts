@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: training-step time of (a) the narrow 3D U-Net (8-16-32, 32^3), (b) the mini-profile
  * model, (c) the paper-width model at 32^3, each with this kit's wasm kernels, with tfjs's stock wasm
- * kernels, and with PyTorch CPU (2 threads) on the same architecture when python3 has torch. All in one
- * run on this machine; prints ms/step (median after a warm-up), GFLOP/s of the convolutions (3x the
- * forward convolution FLOPs per step), and the ratios.
+ * kernels, with PyTorch CPU (2 threads) on the same architecture when python3 has torch, and on webgpu
+ * when a WebGPU adapter exists (a software adapter, Mesa's llvmpipe, is labelled as such and given a
+ * time limit: it is a correctness path, not a fast one). All in one run on this machine; prints ms/step
+ * (median after a warm-up), GFLOP/s of the convolutions (3x the forward convolution FLOPs per step),
+ * and the ratios. --skip-webgpu leaves the webgpu row out.
  */
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
@@ -38,10 +40,27 @@ function runNode(row: Row, stock: boolean): number | string {
     env: { ...process.env, MASSIVE_BACKEND: "wasm", MASSIVE_STOCK_KERNELS: stock ? "1" : "0" },
     timeout: 30 * 60 * 1000,
   });
-  if (r.status !== 0) return `failed: ${(r.stderr || "").split("\n").slice(-3).join(" ")}`;
+  if (r.status !== 0) return `failed: ${(r.stderr || "").split("\n").filter((l) => !l.startsWith("bench-step")).slice(-3).join(" ")}`;
   const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[]; nanSteps?: number };
   if (out.nanSteps) process.stderr.write(`bench: ${row.net}${stock ? " (stock kernels)" : ""}: ${out.nanSteps} step(s) gave NaN losses\n`);
   return median(out.ms);
+}
+
+/** The webgpu row: [ms or why not, adapter label]. A software adapter gets 1 timed step and 3 minutes. */
+function runWebGpu(row: Row, software: boolean | undefined): [number | string, string] {
+  const steps = software ? 1 : row.steps, warm = software ? 1 : row.warm, maxS = software ? 180 : 600;
+  const r = spawnSync(process.execPath, [join(kitRoot(), "dist", "bench", "step-bench.js"), row.net, row.roi.join(","), String(steps), String(warm), String(maxS)], {
+    encoding: "utf8",
+    env: { ...process.env, MASSIVE_BACKEND: "webgpu" },
+    timeout: (maxS + 60) * 1000,
+  });
+  const done = (r.stderr || "").split("\n").filter((l) => l.startsWith("bench-step ")).length;
+  if (r.status !== 0) {
+    const why = r.error ? `killed after ${maxS + 60} s (${done} step(s) done)` : (r.stderr || "").split("\n").filter((l) => l && !l.startsWith("bench-step") && !/artificially reduced/.test(l)).slice(-2).join(" ");
+    return [/no tfjs backend could start|no WebGPU adapter|no adapter/.test(why) ? "skipped (no WebGPU adapter)" : `failed: ${why}`, ""];
+  }
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[]; warmMs: number[]; adapter?: string };
+  return [out.ms.length ? median(out.ms) : `over ${maxS} s (warm-up step ${out.warmMs.map((v) => (v / 1000).toFixed(0)).join(", ")} s)`, out.adapter ?? ""];
 }
 
 /** A python with torch: $PYTHON, python3 on PATH, or Debian's /usr/bin/python3 (python3-torch). */
@@ -69,6 +88,8 @@ function main() {
   const args = process.argv.slice(2);
   // --skip-stock: leave out the stock tfjs kernels (the paper-width row takes ~4 min a step with them).
   const skipStock = args.includes("--skip-stock");
+  const skipWebGpu = args.includes("--skip-webgpu");
+  let software: boolean | undefined; // known after the first webgpu row
   const only = args.filter((a) => !a.startsWith("--"));
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`bench: ${cpus().length} cores (${cpu}), node ${process.version}; ours: main thread + 1 convolution worker, stock tfjs wasm: 1 thread, PyTorch: 2 threads`);
@@ -82,10 +103,17 @@ function main() {
     const stock = skipStock ? "skipped (--skip-stock)" : runNode(row, true);
     process.stderr.write(`bench: ${row.net}: PyTorch...\n`);
     const torch = runTorch(row);
+    let webgpu: number | string = "skipped (--skip-webgpu)", adapter = "";
+    if (!skipWebGpu) {
+      process.stderr.write(`bench: ${row.net}: webgpu...\n`);
+      [webgpu, adapter] = runWebGpu(row, software);
+      if (adapter) software = /^software/.test(adapter);
+    }
     console.log(`\n${row.net} net, input ${row.roi.join("x")}, ${(flops / 1e9).toFixed(2)} GFLOP of convolutions per training step`);
     console.log(`  ours (im2col + XNNPACK, wasm): ${fmt(ours)}  ${gf(ours)}`);
     console.log(`  stock tfjs wasm:               ${fmt(stock)}  ${gf(stock)}`);
     console.log(`  PyTorch CPU:                   ${fmt(torch)}  ${gf(torch)}`);
+    console.log(`  webgpu${software ? " (SOFTWARE adapter, not a GPU)" : software === false ? " (GPU)" : ""}: ${" ".repeat(software ? 0 : software === false ? 17 : 23)}${fmt(webgpu)}  ${gf(webgpu)}${adapter ? `  [${adapter}]` : ""}`);
     if (typeof ours === "number" && typeof stock === "number") console.log(`  stock / ours:   ${(stock / ours).toFixed(1)}x`);
     if (typeof ours === "number" && typeof torch === "number") console.log(`  ours / PyTorch: ${(ours / torch).toFixed(2)}`);
   }

@@ -35,7 +35,8 @@ export function forwardConvFlops(net: BenchNet, roi: Vec3): number {
 export let nanSteps = 0;
 
 export interface Stepper {
-  step(): void;
+  /** One training step, finished (its results read back to the host). */
+  step(): Promise<void>;
   dispose(): void;
 }
 
@@ -67,9 +68,9 @@ function narrowNet(roi: Vec3): Stepper {
   };
   const opt = tf.train.adam(1e-4);
   return {
-    step() {
-      tf.tidy(() => {
-        opt.minimize(() => {
+    async step() {
+      const cost = tf.tidy(() => {
+        return opt.minimize(() => {
           const s0 = cr(cr(x, L.d0a), L.d0b);
           const s1 = cr(cr(tf.maxPool3d(s0, 2, 2, "valid"), L.d1a), L.d1b);
           const b = cr(cr(tf.maxPool3d(s1, 2, 2, "valid"), L.d2a), L.d2b);
@@ -77,8 +78,11 @@ function narrowNet(roi: Vec3): Stepper {
           const u0 = cr(cr(tf.concat([up(u1, L.t0), s0], 4) as tf.Tensor5D, L.u0a), L.u0b);
           const out = tf.add(tf.conv3d(u0, L.out.w as tf.Tensor5D, 1, "same"), L.out.b);
           return tf.mean(tf.squaredDifference(out, target)) as tf.Scalar;
-        }, false, v);
+        }, true, v)!;
       });
+      // Wait for the step (a GPU backend only queues it): read the loss back.
+      await cost.data();
+      cost.dispose();
     },
     dispose() {
       tf.dispose([...v, x, target]);
@@ -97,9 +101,9 @@ function universalNet(net: "mini" | "paper", roi: Vec3): Stepper {
   const organs = Array.from({ length: 32 }, (_, i) => i + 1);
   const batch = [{ patch: { shape: roi, image, label }, organs, weights: organs.map(() => 1) }];
   return {
-    step() {
+    async step() {
       try {
-        trainStep(model, opt, batch, 1e-4);
+        await trainStep(model, opt, batch, 1e-4);
       } catch (e) {
         // The stock wasm kernels' wrong input gradient can produce NaN; the step's time still counts.
         if (!/diverged/.test((e as Error).message)) throw e;

@@ -1,30 +1,55 @@
 /**
  * One benchmark measurement in its own process (kernels are chosen at start-up):
- * node dist/bench/step-bench.js <net> <x,y,z> <steps> [warm-up steps]; MASSIVE_STOCK_KERNELS=1 for
- * tfjs's own kernels. Prints one JSON line with the per-step times after the warm-up (default 3 steps:
- * V8 compiles the loops and the convolution worker starts during the first few).
+ * node dist/bench/step-bench.js <net> <x,y,z> <steps> [warm-up steps] [max seconds]; MASSIVE_STOCK_KERNELS=1
+ * for tfjs's own kernels, MASSIVE_BACKEND for the backend. Prints one JSON line with the per-step times
+ * after the warm-up (default 3 steps: V8 compiles the loops, the convolution worker starts, and on
+ * webgpu the shaders compile during the first few). With max seconds, stops timing once that much time
+ * has passed (after at least one timed step).
  */
-import { initBackend } from "../src/backend.js";
+import { backendReport, describeAdapter, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
 import { makeStepper, nanSteps, type BenchNet } from "./nets.js";
 
-async function main() {
-  const [net, roiText, stepsText, warmText] = process.argv.slice(2);
-  const warm = Number(warmText ?? 3);
-  const roi = roiText.split(",").map(Number) as [number, number, number];
-  const steps = Number(stepsText);
-  const report = await initBackend({ log: () => {} });
-  const s = makeStepper(net as BenchNet, roi);
-  const ms: number[] = [];
-  for (let i = 0; i < warm + steps; i++) {
-    const t0 = performance.now();
-    s.step();
-    if (i >= warm) ms.push(performance.now() - t0);
-  }
-  s.dispose();
-  console.log(JSON.stringify({ net, ms, backend: report.backend, notes: report.notes, nanSteps }));
+export interface StepBench {
+  net: string;
+  roi: number[];
+  ms: number[];
+  warmMs: number[];
+  backend: string;
+  /** webgpu: the adapter, e.g. "software adapter llvmpipe ..." or "hardware GPU nvidia ...". */
+  adapter?: string;
+  describe: string;
+  notes: string[];
+  nanSteps: number;
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+export async function stepBench(net: BenchNet, roi: [number, number, number], steps: number, warm = 3, maxSeconds = 0): Promise<StepBench> {
+  const report = await initBackend({ log: () => {} });
+  const s = makeStepper(net, roi);
+  const ms: number[] = [];
+  const warmMs: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < warm + steps; i++) {
+    const t0 = performance.now();
+    await s.step();
+    const dt = performance.now() - t0;
+    (i >= warm ? ms : warmMs).push(dt);
+    process.stderr.write(`bench-step ${dt.toFixed(1)}\n`); // a caller that kills this process still sees the steps done
+    if (maxSeconds > 0 && performance.now() - start > maxSeconds * 1000) break; // ms may stay empty: warm-up used the time
+  }
+  s.dispose();
+  return { net, roi, ms, warmMs, backend: report.backend, adapter: report.adapter && describeAdapter(report.adapter), describe: describeBackend(backendReport() ?? report), notes: report.notes, nanSteps };
+}
+
+if (/step-bench\.js$/.test(process.argv[1] ?? "")) {
+  const [net, roiText, stepsText, warmText, maxText] = process.argv.slice(2);
+  const roi = roiText.split(",").map(Number) as [number, number, number];
+  stepBench(net as BenchNet, roi, Number(stepsText), Number(warmText ?? 3), Number(maxText ?? 0))
+    .then((r) => {
+      console.log(JSON.stringify(r));
+      releaseWebGpu();
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}

@@ -1,7 +1,9 @@
-"""PyTorch CPU reference for `npm run bench`: the same networks and training step as bench/*.ts.
+"""PyTorch reference for `npm run bench` (CPU) and scripts/gpu-check.sh (CUDA): the same networks and
+training step as bench/*.ts.
 
-Prints one JSON line: {"net": ..., "ms": [per-step times], "threads": n, "torch": version}.
-Usage: python3 bench/torch_bench.py --net narrow|mini|paper --steps N --threads 2
+Prints one JSON line: {"net": ..., "ms": [per-step times], "threads": n, "torch": version, "device": ...}.
+On CUDA every timed step ends with torch.cuda.synchronize().
+Usage: python3 bench/torch_bench.py --net narrow|mini|paper --steps N --threads 2 [--device cuda]
 """
 import argparse
 import json
@@ -108,33 +110,47 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--roi", default="32,32,32", help="x,y,z")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--max-seconds", type=float, default=0, help="stop timing after this long (0: no limit)")
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     x_, y_, z_ = [int(v) for v in a.roi.split(",")]
-    x = torch.rand(1, 1, z_, y_, x_)
+    x = torch.rand(1, 1, z_, y_, x_, device=dev)
     if a.net == "narrow":
-        model = NarrowUNet()
-        target = torch.rand(1, 8, z_, y_, x_)
+        model = NarrowUNet().to(dev)
+        target = torch.rand(1, 8, z_, y_, x_, device=dev)
         loss_fn = lambda: F.mse_loss(model(x), target)
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     else:
         w = [4, 8, 16, 32, 64] if a.net == "mini" else [32, 64, 128, 256, 512]
-        model = UniversalUNet(w, torch.randn(32, 512))
-        target = (torch.rand(1, 32, z_, y_, x_) > 0.9).float()
+        model = UniversalUNet(w, torch.randn(32, 512)).to(dev)
+        target = (torch.rand(1, 32, z_, y_, x_, device=dev) > 0.9).float()
         loss_fn = lambda: dice_bce(model(x)[0], target)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-5)
     times = []
+    start = time.perf_counter()
     for i in range(a.warmup + a.steps):
+        sync()
         t0 = time.perf_counter()
         opt.zero_grad()
         loss = loss_fn()
         loss.backward()
         opt.step()
+        sync()
         if i >= a.warmup:
             times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"net": a.net, "ms": times, "threads": a.threads, "torch": torch.__version__,
-                      "params": sum(p.numel() for p in model.parameters())}))
+        if a.max_seconds and time.perf_counter() - start > a.max_seconds and times:
+            break
+    info = {"net": a.net, "ms": times, "threads": a.threads, "torch": torch.__version__, "device": str(dev),
+            "params": sum(p.numel() for p in model.parameters())}
+    if dev.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(dev)
+    print(json.dumps(info))
 
 
 if __name__ == "__main__":

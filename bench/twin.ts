@@ -78,8 +78,8 @@ function summaryPoint(it: number, s: DiceSummary): CurvePoint {
 }
 
 /** A model's weights as <name>.bin (float32, concatenated) + <name>.json (name, shape, offset), for twin.py. */
-function writeWeights(model: UniversalUNet, out: string, name: string): void {
-  const arrays = model.params.exportArrays();
+async function writeWeights(model: UniversalUNet, out: string, name: string): Promise<void> {
+  const arrays = await model.params.exportArrays();
   let offset = 0;
   const index = arrays.map((x) => {
     const e = { name: x.name, shape: x.shape, offset };
@@ -109,7 +109,7 @@ async function runKit(data: string, out: string): Promise<SideResult> {
   mkdirSync(out, { recursive: true });
   // Initial weights: the model is a pure function of the config's seed, so a fresh one equals train()'s.
   const init = createModel(config);
-  writeWeights(init, out, "init");
+  await writeWeights(init, out, "init");
   init.dispose();
   const templates = Object.fromEntries(templateKeys().map((k) => [k, [...templateClasses(k)]]));
   writeFileSync(join(out, "trace.json"), JSON.stringify({ config, data, embedding: assetPath("txt_encoding.json"), templates }, null, 1));
@@ -124,8 +124,9 @@ async function runKit(data: string, out: string): Promise<SideResult> {
   const steps: SideResult["steps"] = [];
   let pending: { organs: number[][]; weights: number[][]; lr: number } | undefined;
   let present: Set<number>[] = [];
-  const evalAt = (it: number, model: UniversalUNet) => {
-    const r = evaluateSplit(model, store, config.roi, { progress: false, blend });
+  let model: UniversalUNet | undefined;
+  const evalAt = async (it: number, model: UniversalUNet) => {
+    const r = await evaluateSplit(model, store, config.roi, { progress: false, blend });
     evals.push(summaryPoint(it, r.summary));
     process.stderr.write(`kit eval at step ${it}: organ average ${r.summary.organAverage?.toFixed(3)}\n`);
   };
@@ -138,7 +139,7 @@ async function runKit(data: string, out: string): Promise<SideResult> {
     log: (l) => process.stderr.write(l + "\n"),
     events: {
       onBatch: (e) => {
-        if (every > 0 && e.it > 1 && (e.it - 1) % every === 0) evalAt(e.it - 1, e.model);
+        model = e.model;
         for (const b of e.batch) {
           writeSync(images, Buffer.from(b.patch.image.buffer, b.patch.image.byteOffset, b.patch.image.byteLength));
           writeSync(labels, Buffer.from(b.patch.label.buffer, b.patch.label.byteOffset, b.patch.label.byteLength));
@@ -146,19 +147,21 @@ async function runKit(data: string, out: string): Promise<SideResult> {
         pending = { organs: e.batch.map((b) => b.organs), weights: e.batch.map((b) => b.weights), lr: e.lr };
         present = e.batch.map((b) => new Set(b.patch.label));
       },
-      onStep: (e) => {
+      onStep: async (e) => {
         writeSync(stepsFile, JSON.stringify({ it: e.it, loss: e.loss, ...pending }) + "\n");
         const organLoss: Record<string, number> = {};
         pending!.organs[0].forEach((c, k) => present[0].has(c) && (organLoss[c] = e.organLoss[0][k]));
         steps.push({ it: e.it, loss: e.loss, organLoss });
+        // Awaited by the trainer: the model does not change while it is evaluated.
+        if (every > 0 && e.it % every === 0 && e.it < e.budget && model) await evalAt(e.it, model);
       },
     },
   });
   [images, labels, stepsFile].forEach(closeSync);
   const seconds = (performance.now() - t0) / 1000;
-  const final = summaryPoint(result.state.it, evaluateSplit(result.model, store, config.roi, { progress: false, blend }).summary);
+  const final = summaryPoint(result.state.it, (await evaluateSplit(result.model, store, config.roi, { progress: false, blend })).summary);
   evals.push(final);
-  writeWeights(result.model, out, "final");
+  await writeWeights(result.model, out, "final");
   result.dispose();
   const kit: SideResult = { steps, evals, final, seconds };
   writeFileSync(join(out, "kit.json"), JSON.stringify(kit));

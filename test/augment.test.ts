@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomPosNegCrop, rot90Patch, samplePatch, zoomPatch, PAPER_AUGMENT, type Patch } from "../src/data/augment.js";
+import { randomClassBalancedCrop, randomPosNegCrop, rot90Patch, samplePatch, zoomPatch, PAPER_AUGMENT, type Patch } from "../src/data/augment.js";
 import { diagonalAffine, type Volume } from "../src/data/volume.js";
 import { Rng } from "../src/util/rng.js";
 
@@ -47,4 +47,83 @@ test("samplePatch is deterministic for a seed", () => {
   const b = samplePatch(image, label, [8, 8, 8], new Rng(9), PAPER_AUGMENT);
   assert.deepEqual([...a.image], [...b.image]);
   assert.deepEqual([...a.label], [...b.label]);
+});
+
+/** A case whose image is its label map (value k where the label is k) in 3-voxel blocks, so misalignment shows. */
+function labelledBlocks(shape: [number, number, number]) {
+  const n = shape[0] * shape[1] * shape[2];
+  const label: Volume<Uint8Array> = { shape, spacing: [1, 1, 1], affine: diagonalAffine([1, 1, 1]), data: new Uint8Array(n) };
+  for (let z = 0; z < shape[2]; z++)
+    for (let y = 0; y < shape[1]; y++)
+      for (let x = 0; x < shape[0]; x++) label.data[x + shape[0] * (y + shape[1] * z)] = 1 + ((Math.floor(x / 3) + 2 * Math.floor(y / 3) + 3 * Math.floor(z / 3)) % 7);
+  const image: Volume = { shape, spacing: [1, 1, 1], affine: diagonalAffine([1, 1, 1]), data: Float32Array.from(label.data) };
+  return { image, label };
+}
+
+test("crop and rot90 keep image and label aligned voxel for voxel; zoom keeps their centroids together", () => {
+  const { image, label } = labelledBlocks([24, 24, 12]);
+  const rng = new Rng(4);
+  for (let i = 0; i < 40; i++) {
+    const p = randomPosNegCrop(image, label, [12, 12, 6], rng);
+    for (let v = 0; v < p.label.length; v++) assert.equal(p.image[v], p.label[v], `crop ${i} voxel ${v}`);
+    for (const k of [1, 2, 3]) {
+      const r = rot90Patch(p, k);
+      for (let v = 0; v < r.label.length; v++) assert.equal(r.image[v], r.label[v], `rot90 k=${k} voxel ${v}`);
+    }
+  }
+  // Zoom: trilinear image, nearest label. One bright cube (image 1 where the label is 1): the label's
+  // centroid and the image's intensity-weighted centroid must coincide (a one-voxel label shift moves
+  // the label's centroid by 1 voxel and fails).
+  const shape: [number, number, number] = [12, 12, 8];
+  const cube = { shape, image: new Float32Array(12 * 12 * 8), label: new Uint8Array(12 * 12 * 8) };
+  for (let z = 2; z < 6; z++) for (let y = 3; y < 8; y++) for (let x = 4; x < 9; x++) (cube.image[x + 12 * (y + 12 * z)] = 1), (cube.label[x + 12 * (y + 12 * z)] = 1);
+  for (const f of [1.3, 1.4, 1.5]) {
+    const z = zoomPatch(cube, f);
+    const c = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (let zz = 0; zz < 8; zz++)
+      for (let y = 0; y < 12; y++)
+        for (let x = 0; x < 12; x++) {
+          const v = x + 12 * (y + 12 * zz), w = z.image[v], l = z.label[v];
+          c[0] += w * x; c[1] += w * y; c[2] += w * zz; c[3] += w;
+          c[4] += l * x; c[5] += l * y; c[6] += l * zz; c[7] += l;
+        }
+    for (let a = 0; a < 3; a++) assert.ok(Math.abs(c[a] / c[3] - c[4 + a] / c[7]) < 0.3, `zoom ${f}: axis ${a} image centroid ${c[a] / c[3]} vs label ${c[4 + a] / c[7]}`);
+  }
+});
+
+test("per-site augmentation as the reference: zoom only for the Decathlon templates; class-balanced crops favour tumours 5 : 1 : 1", () => {
+  const { image, label } = caseVolumes();
+  // A zoomed patch of this smooth case differs from the unzoomed crop drawn from the same generator state.
+  const zoomed = (template: string) => {
+    let n = 0;
+    for (let s = 0; s < 60; s++) {
+      const a = samplePatch(image, label, [8, 8, 8], new Rng(s), { ...PAPER_AUGMENT, zoomProb: 1, rot90Prob: 0, shiftProb: 0 }, template);
+      const b = samplePatch(image, label, [8, 8, 8], new Rng(s), { ...PAPER_AUGMENT, zoomProb: 0, rot90Prob: 0, shiftProb: 0 }, template);
+      if (a.label.some((v, i) => v !== b.label[i])) n++;
+    }
+    return n;
+  };
+  assert.equal(zoomed("01"), 0);
+  assert.equal(zoomed("15"), 0);
+  assert.ok(zoomed("10_03") > 0);
+  // Class-balanced crops: a case with a tumour (27, pancreas tumour) far from its organ (11).
+  const shape: [number, number, number] = [48, 16, 16];
+  const lab: Volume<Uint8Array> = { shape, spacing: [1, 1, 1], affine: diagonalAffine([1, 1, 1]), data: new Uint8Array(48 * 256) };
+  const img: Volume = { shape, spacing: [1, 1, 1], affine: diagonalAffine([1, 1, 1]), data: new Float32Array(48 * 256).fill(0.5) };
+  for (let z = 6; z < 10; z++) for (let y = 6; y < 10; y++) for (let x = 2; x < 6; x++) lab.data[x + 48 * (y + 16 * z)] = 11;
+  for (let z = 6; z < 10; z++) for (let y = 6; y < 10; y++) for (let x = 42; x < 46; x++) lab.data[x + 48 * (y + 16 * z)] = 27;
+  const rng = new Rng(2);
+  const count = { tumour: 0, organ: 0, n: 700 };
+  for (let i = 0; i < count.n; i++) {
+    const p = randomClassBalancedCrop(img, lab, [8, 8, 8], rng);
+    if (p.label.includes(27)) count.tumour++;
+    if (p.label.includes(11)) count.organ++;
+  }
+  // Expected 5/7 tumour-centred, 1/7 organ-centred (+ background crops that land on either, rarely).
+  assert.ok(Math.abs(count.tumour / count.n - 5 / 7) < 0.07, `tumour crops ${count.tumour / count.n}`);
+  assert.ok(count.organ / count.n > 0.08 && count.organ / count.n < 0.25, `organ crops ${count.organ / count.n}`);
+  // The pos/neg sites never use it: a template 01 case samples pos/neg (2 : 1 labelled : body).
+  const posneg = Array.from({ length: 300 }, (_, s) => samplePatch(img, lab, [8, 8, 8], new Rng(100 + s), { ...PAPER_AUGMENT, zoomProb: 0, rot90Prob: 0, shiftProb: 0 }, "01"));
+  const tumourShare = posneg.filter((p) => p.label.includes(27)).length / posneg.length;
+  assert.ok(tumourShare < 0.5, `pos/neg crops hit the tumour ${tumourShare}`);
 });

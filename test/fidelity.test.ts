@@ -107,9 +107,9 @@ test("sliding window blends logits (the reference) or probabilities (an option):
   const image = { shape: [24, 8, 8] as [number, number, number], spacing: [1, 1, 1] as [number, number, number], affine: diagonalAffine([1, 1, 1]), data: new Float32Array(24 * 64) };
   let calls = 0;
   const predict = () => tf.fill([1, 8, 8, 16, 1], calls++ === 0 ? 1 : -30) as tf.Tensor5D;
-  const logits = slidingWindow(predict, image, [16, 8, 8], [1], { blend: "logits" })[0];
+  const logits = (await slidingWindow(predict, image, [16, 8, 8], [1], { blend: "logits" }))[0];
   calls = 0;
-  const probs = slidingWindow(predict, image, [16, 8, 8], [1], { blend: "probabilities" })[0];
+  const probs = (await slidingWindow(predict, image, [16, 8, 8], [1], { blend: "probabilities" }))[0];
   const g = (i: number) => Math.exp(-((i - 7.5) ** 2) / (2 * 2 * 2)); // sigma = 0.125 * 16
   const a = g(10), b = g(2); // x = 10 is local 10 of the first window and local 2 of the second
   const v = 10 + 24 * (4 + 8 * 4);

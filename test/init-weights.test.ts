@@ -100,7 +100,7 @@ test("--init: Models Genesis names mapped onto the backbone; the kit's forward e
   }
 });
 
-test("--init: clear errors for a file that is not a checkpoint, a truncated one, and one whose shapes do not fit", () => {
+test("--init: clear errors for a file that is not a checkpoint, a truncated one, and one whose shapes do not fit", async () => {
   const dir = tempDir();
   const bytes = readFileSync(PT);
   const notPt = join(dir, "notes.pt");
@@ -121,9 +121,9 @@ test("--init: clear errors for a file that is not a checkpoint, a truncated one,
     assert.throws(() => loadGenesisWeights(m, legacyCut), /truncated/);
     assert.throws(() => loadGenesisWeights(m, join(dir, "missing.pt")), /cannot read/);
     // Shapes: nothing is assigned when anything mismatches, and every mismatch is listed.
-    const before = wide.params.exportArrays().map((a) => Array.from(a.values));
+    const before = (await wide.params.exportArrays()).map((a) => Array.from(a.values));
     assert.throws(() => loadGenesisWeights(wide, PT), (e: Error) => /do not fit the model/.test(e.message) && /down_tr512\.ops\.1\.conv1\.weight -> down3\.b\.conv\.w/.test(e.message) && /up_tr256\.ops\.0\.conv1\.weight/.test(e.message));
-    assert.deepEqual(wide.params.exportArrays().map((a) => Array.from(a.values)), before);
+    assert.deepEqual((await wide.params.exportArrays()).map((a) => Array.from(a.values)), before);
     // A state dict with none of the Genesis names.
     assert.deepEqual(applyGenesisWeights(m, new Map(), "empty").loaded, []);
   } finally {

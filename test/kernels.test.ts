@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { Rng } from "../src/util/rng.js";
+import { CASES, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { setColumnBlockFloats } from "../src/kernels/conv3d-im2col.js";
 import { columnLoopsInUse, useJavaScriptColumnLoops } from "../src/kernels/wasm-kernels.js";
 import { setSplitColumnFloats } from "../src/kernels/conv3d-parallel.js";
@@ -13,76 +14,6 @@ import { convWorker, setConvWorker } from "../src/kernels/conv-worker-pool.js";
  * relative error <= 1e-4 of the output's scale, for odd sizes, 'same' and 'valid', strides 1 and 2,
  * channels 1 to 64, batch 1 and 2.
  */
-type S5 = [number, number, number, number, number];
-
-function rand(shape: number[], rng: Rng): Float64Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return Float64Array.from({ length: n }, () => rng.uniform(-1, 1));
-}
-
-interface Geo {
-  oD: number; oH: number; oW: number; front: number; top: number; left: number;
-}
-
-function geo(x: S5, f: S5, s: number, pad: "same" | "valid"): Geo {
-  const out = (n: number, k: number) => (pad === "same" ? Math.ceil(n / s) : Math.ceil((n - k + 1) / s));
-  const padBefore = (n: number, k: number) => {
-    if (pad === "valid") return 0;
-    const o = Math.ceil(n / s);
-    return Math.floor(Math.max(0, (o - 1) * s + k - n) / 2);
-  };
-  return { oD: out(x[1], f[0]), oH: out(x[2], f[1]), oW: out(x[3], f[2]), front: padBefore(x[1], f[0]), top: padBefore(x[2], f[1]), left: padBefore(x[3], f[2]) };
-}
-
-/** y, dx and dW by direct float64 loops (dx, dW for a given dy). */
-function reference(xs: S5, fs: S5, s: number, pad: "same" | "valid", x: Float64Array, w: Float64Array, dy: Float64Array) {
-  const [B, D, H, W, C] = xs;
-  const [kd, kh, kw, , O] = fs;
-  const g = geo(xs, fs, s, pad);
-  const y = new Float64Array(B * g.oD * g.oH * g.oW * O);
-  const dx = new Float64Array(x.length);
-  const dw = new Float64Array(w.length);
-  for (let b = 0; b < B; b++)
-    for (let od = 0; od < g.oD; od++)
-      for (let oh = 0; oh < g.oH; oh++)
-        for (let ow = 0; ow < g.oW; ow++)
-          for (let a = 0; a < kd; a++)
-            for (let bb = 0; bb < kh; bb++)
-              for (let c = 0; c < kw; c++) {
-                const id = od * s - g.front + a, ih = oh * s - g.top + bb, iw = ow * s - g.left + c;
-                if (id < 0 || id >= D || ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                const xo = (((b * D + id) * H + ih) * W + iw) * C;
-                const yo = (((b * g.oD + od) * g.oH + oh) * g.oW + ow) * O;
-                const wo = ((a * kh + bb) * kw + c) * C * O;
-                for (let ci = 0; ci < C; ci++)
-                  for (let o = 0; o < O; o++) {
-                    y[yo + o] += x[xo + ci] * w[wo + ci * O + o];
-                    dx[xo + ci] += dy[yo + o] * w[wo + ci * O + o];
-                    dw[wo + ci * O + o] += dy[yo + o] * x[xo + ci];
-                  }
-              }
-  return { y, dx, dw, outShape: [B, g.oD, g.oH, g.oW, O] };
-}
-
-function relErr(got: ArrayLike<number>, want: Float64Array): number {
-  let num = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return num / (scale || 1);
-}
-
-const CASES: { x: S5; f: S5; s: number; pad: "same" | "valid" }[] = [
-  { x: [1, 7, 9, 5, 1], f: [3, 3, 3, 1, 4], s: 1, pad: "same" },
-  { x: [2, 5, 6, 7, 3], f: [3, 3, 3, 3, 5], s: 1, pad: "valid" },
-  { x: [1, 8, 8, 8, 8], f: [2, 2, 2, 8, 8], s: 2, pad: "valid" },
-  { x: [2, 7, 9, 5, 3], f: [3, 3, 3, 3, 4], s: 2, pad: "same" },
-  { x: [1, 6, 5, 7, 64], f: [3, 3, 3, 64, 16], s: 1, pad: "same" },
-  { x: [1, 4, 6, 4, 16], f: [3, 3, 3, 16, 64], s: 2, pad: "valid" },
-  { x: [2, 9, 4, 6, 2], f: [1, 3, 2, 2, 3], s: 1, pad: "same" },
-];
-
 // Each case runs with the default column blocks, with one line per block (many blocks, partial last
 // block), on the portable JavaScript column loops instead of columns.wasm, and split into two depth
 // parts (computed on the main thread, and with the second part on the convolution worker).

@@ -27,7 +27,7 @@ test("learning: five or more organs reach Dice 0.7 on held-out single-site phant
   }
   const config = defaultConfig("mini", "repeated", { epochs: LEARNING_EPOCHS, augment: false, checkpointEvery: 100_000, seed: 1 });
   const r = await train({ config, data, sites: ["S1"], progress: false, log: quiet });
-  const ev = evaluateSplit(r.model, r.store, config.roi, { progress: false });
+  const ev = await evaluateSplit(r.model, r.store, config.roi, { progress: false });
   r.dispose();
   const learned = Object.entries(ev.summary.perClass).filter(([, v]) => v.mean >= 0.7);
   const table = Object.entries(ev.summary.perClass).map(([k, v]) => `${className(Number(k))} ${v.mean.toFixed(2)}`).join(", ");

@@ -26,7 +26,7 @@ test("overfitting the real CT: liver Dice above 0.8", async () => {
   const config = defaultConfig("smoke", "repeated", { roi, epochs: 600, lr: 1e-3, augment: false, checkpointEvery: 10_000, seed: 1 });
   const losses: number[] = [];
   const r = await train({ config, data, progress: false, log: () => {}, events: { onStep: (e) => void losses.push(e.loss) } });
-  const ev = evaluateSplit(r.model, new CaseStore(data, roi), roi, { split: "train", progress: false });
+  const ev = await evaluateSplit(r.model, new CaseStore(data, roi), roi, { split: "train", progress: false });
   const liver = ev.summary.perClass[6].mean;
   r.dispose();
   const early = losses.slice(0, 20).reduce((a, b) => a + b, 0) / 20;

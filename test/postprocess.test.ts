@@ -157,8 +157,8 @@ test("evaluateCase post-processes before scoring (default) and scores the raw ou
   const vol = <T extends Float32Array | Uint8Array>(data: T) => ({ shape: s, spacing: [1, 1, 1] as Vec3, affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], data });
   const c = { idx: 0, id: "c", site: "D1", template: "01", organs: [1], weights: [1], image: vol(image), label: vol(label) } as unknown as Case;
   const inter = 6 * 6 * 4;
-  const post = evaluateCase(model, c, [16, 16, 8]);
+  const post = await evaluateCase(model, c, [16, 16, 8]);
   assert.ok(Math.abs(post.dice[1] - (2 * inter) / (inter + inter + 1)) < 1e-12, `post ${post.dice[1]}`);
-  const raw = evaluateCase(model, c, [16, 16, 8], { postprocess: false });
+  const raw = await evaluateCase(model, c, [16, 16, 8], { postprocess: false });
   assert.ok(Math.abs(raw.dice[1] - (2 * inter) / (inter + 27 + inter + 1)) < 1e-12, `raw ${raw.dice[1]}`);
 });

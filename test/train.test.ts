@@ -13,8 +13,8 @@ import { tempDir } from "./helpers.js";
 const quiet = () => {};
 const SITES = ["D1", "D2", "D3", "D4", "D5"];
 
-function weightsOf(result: { model: { params: { exportArrays(): { name: string; values: Float32Array }[] } } }) {
-  return new Map(result.model.params.exportArrays().map((a) => [a.name, a.values]));
+async function weightsOf(result: { model: { params: { exportArrays(): Promise<{ name: string; values: Float32Array }[]> } } }) {
+  return new Map((await result.model.params.exportArrays()).map((a) => [a.name, a.values]));
 }
 
 test("killed and resumed from the last checkpoint = uninterrupted (memory exactly, weights within 1e-5)", async () => {
@@ -30,7 +30,7 @@ test("killed and resumed from the last checkpoint = uninterrupted (memory exactl
   assert.equal(resumed.stopped, false);
   assert.equal(resumed.state.it, full.state.it);
   assert.deepEqual(resumed.memory!.toJSON(), full.memory!.toJSON());
-  const a = weightsOf(full), b = weightsOf(resumed);
+  const a = await weightsOf(full), b = await weightsOf(resumed);
   let worst = 0;
   for (const [name, v] of a) {
     const w = b.get(name)!;

@@ -105,7 +105,7 @@ const run = await massive.train({ config: cfg, data: data.stream, progress: fals
   events: { onStep: (e) => void (e.it % 10 === 0 && progress.update(`SM: step ${e.it}/${e.budget}, loss ${e.loss.toFixed(3)}`)) } });
 progress.update(`SM: ${run.state.it} steps done; evaluating on the test cases`);
 const store = new massive.CaseStore(data.stream, cfg.roi);
-const ev = massive.evaluateSplit(run.model, store, cfg.roi, { split: "test", progress: false });
+const ev = await massive.evaluateSplit(run.model, store, cfg.roi, { split: "test", progress: false });
 run.dispose();
 progress.update(`SM: ${run.state.it} steps, evaluated`);
 out.table(Object.entries(ev.summary.perClass).map(([id, v]) => ({ class: massive.className(Number(id)), dice: v.mean, cases: v.cases })), "-dice", "Dice per class after a short SM run");

@@ -1,4 +1,5 @@
 /** `massive <command>`: the kit's command line. */
+import { releaseWebGpu } from "../backend.js";
 import { resolve } from "node:path";
 import { runPrep } from "../../data-prep/prep.js";
 import { runPhantomSet } from "../../data-prep/phantom-set.js";
@@ -173,5 +174,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`massive ${name}: ${(e as Error).message}`);
     if (process.env.MASSIVE_DEBUG) console.error((e as Error).stack);
     return 1;
+  } finally {
+    releaseWebGpu(); // Dawn's instance would keep the process alive
   }
 }

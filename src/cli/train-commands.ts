@@ -34,6 +34,7 @@ export const trainCommand: CommandSpec = {
     sites: { type: "string" },
     "checkpoint-every": { type: "string" },
     lr: { type: "string" },
+    warmup: { type: "string" },
     roi: { type: "string" },
     init: { type: "string" },
     resume: { type: "boolean", default: false },
@@ -53,7 +54,8 @@ export const trainCommand: CommandSpec = {
     seed: "seed of the model, sampling and augmentation",
     sites: "train only on these sites' cases (e.g. S1 for the single-site set)",
     "checkpoint-every": "iterations between checkpoints",
-    lr: "base learning rate (default 1e-4, the paper's)",
+    lr: "base learning rate (default: the profile's; smoke 1e-3, mini 2e-3, paper 1e-4)",
+    warmup: "fraction of the budget with a linear learning-rate warm-up (default: smoke 0, mini 0.1, paper 0)",
     roi: "patch size x,y,z (multiples of 8; default from the profile)",
     init: "start the backbone from a PyTorch checkpoint in the Models Genesis UNet3D naming (e.g. Genesis_Chest_CT.pt); logs which parameters were loaded and which were left at their initialisation",
     resume: "continue from the run folder's last checkpoint",
@@ -81,6 +83,11 @@ export const trainCommand: CommandSpec = {
       const lr = Number(v.lr);
       if (!(lr > 0)) throw new UsageError(`massive train: --lr must be a positive number, got "${v.lr}"`);
       overrides.lr = lr;
+    }
+    if (v.warmup !== undefined) {
+      const w = Number(v.warmup);
+      if (!(w >= 0 && w < 1)) throw new UsageError(`massive train: --warmup must be a fraction in [0, 1), got "${v.warmup}"`);
+      overrides.warmup = w;
     }
     if (v.roi !== undefined) overrides.roi = parseVec3(String(v.roi), "roi", "train", true);
     let config: TrainConfig;
@@ -118,7 +125,7 @@ export const trainCommand: CommandSpec = {
     });
     try {
       if (!v["no-eval"]) {
-        const ev = evaluateSplit(result.model, result.store, config.roi, { split: "test", sites, postprocess: !v["no-postprocess"] });
+        const ev = await evaluateSplit(result.model, result.store, config.roi, { split: "test", sites, postprocess: !v["no-postprocess"] });
         run.writeJson("final-eval.json", { backend: describeBackend(backend), iterations: result.state.it, postprocess: !v["no-postprocess"], ...ev });
         console.log(formatDiceSummary(ev.summary));
       }
@@ -162,7 +169,7 @@ export const evalCommand: CommandSpec = {
       const ck = loadCheckpoint<RunState>(runDir);
       model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
       const store = new CaseStore(data, info.config.roi);
-      const ev = evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites), postprocess: !v["no-postprocess"] });
+      const ev = await evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites), postprocess: !v["no-postprocess"] });
       const outFile = typeof v.out === "string" ? resolve(v.out) : resolve(runDir, "eval.json");
       const { writeJsonAtomic } = await import("../train/run-dir.js");
       writeJsonAtomic(outFile, { checkpointIteration: ck.state.it, data, split, postprocess: !v["no-postprocess"], ...ev });

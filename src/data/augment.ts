@@ -1,10 +1,13 @@
 /**
  * Training-time sampling and augmentation of a prepared case, as in the reference's MONAI pipeline:
- * RandCropByPosNegLabel (pos:neg 2:1), RandZoom (p 0.3, 1.3-1.5, keep size), RandRotate90 (p 0.1,
- * k 1..3 in the x-y plane), RandShiftIntensity (p 0.2, +-0.1). All randomness comes from the Rng given.
+ * RandCropByPosNegLabel (pos:neg 2:1) or, for some sites, class-balanced crops; RandZoom (p 0.3,
+ * 1.3-1.5, keep size) for the Decathlon sites only; RandRotate90 (p 0.1, k 1..3 in the x-y plane),
+ * RandShiftIntensity (p 0.2, +-0.1). All randomness comes from the Rng given. Approximation: the
+ * reference zooms the whole foreground-cropped volume before cropping; the kit zooms the cropped patch
+ * about its centre (the same magnification, without resampling the whole volume every step).
  */
 import type { Rng } from "../util/rng.js";
-import { PREPROCESSING } from "./ontology.js";
+import { PREPROCESSING, TUMOR_CLASS_IDS } from "./ontology.js";
 import { cropBox, voxelCount, type Vec3, type Volume } from "./volume.js";
 
 export interface Patch {
@@ -52,12 +55,17 @@ export function randomPosNegCrop(
   rng: Rng,
   cfg: Pick<AugmentConfig, "posRatio" | "negRatio"> = PAPER_AUGMENT,
 ): Patch {
-  const shape = image.shape;
-  if (shape.some((n, i) => n < roi[i])) {
-    throw new Error(`randomPosNegCrop: volume ${shape.join("x")} is smaller than the patch ${roi.join("x")}; pad it first`);
-  }
   const wantPos = rng.next() < cfg.posRatio / (cfg.posRatio + cfg.negRatio);
   const center = pickVoxel(image.data, label.data, wantPos, rng) ?? pickVoxel(image.data, label.data, !wantPos, rng);
+  return cropAround(image, label, roi, center);
+}
+
+/** The patch of size roi centred on voxel index `center` (the volume's centre if none), kept inside. */
+function cropAround(image: Volume<Float32Array>, label: Volume<Uint8Array>, roi: Vec3, center: number | undefined): Patch {
+  const shape = image.shape;
+  if (shape.some((n, i) => n < roi[i])) {
+    throw new Error(`crop: volume ${shape.join("x")} is smaller than the patch ${roi.join("x")}; pad it first`);
+  }
   let c: Vec3;
   if (center === undefined) c = shape.map((n) => Math.floor(n / 2)) as Vec3;
   else c = [center % shape[0], Math.floor(center / shape[0]) % shape[1], Math.floor(center / (shape[0] * shape[1]))];
@@ -132,16 +140,56 @@ export function rot90Patch(p: Patch, k: number): Patch {
   return { shape, image, label };
 }
 
-/** Draw a fresh training patch: crop, then the random augmentations. */
+/**
+ * Per-site rules of the reference's pipeline (dataset/utils.py, RandZoomd_select and the two crop
+ * selectors): RandZoom only for these Decathlon templates; class-balanced crops (background : organ :
+ * tumour = 1 : 1 : 5) instead of pos/neg crops for these templates.
+ */
+export const ZOOM_TEMPLATES: readonly string[] = ["10_03", "10_06", "10_07", "10_08", "10_09", "10_10"];
+export const CLASS_BALANCED_TEMPLATES: readonly string[] = ["04", "10_03", "10_07", "10_08"];
+const CLASS_RATIOS = { background: 1, organ: 1, tumour: 5 } as const;
+
+/**
+ * Class-balanced crop (MONAI RandCropByLabelClasses, 3 classes, ratios 1 : 1 : 5): pick background,
+ * organ (labelled, not a tumour class) or tumour with probability proportional to its ratio among the
+ * kinds present in the case, then centre the patch on a random voxel of that kind (background: body
+ * voxels, image > 0).
+ */
+export function randomClassBalancedCrop(image: Volume<Float32Array>, label: Volume<Uint8Array>, roi: Vec3, rng: Rng): Patch {
+  const kinds: { kind: keyof typeof CLASS_RATIOS; ok: (lab: number, img: number) => boolean }[] = [
+    { kind: "background", ok: (l, i) => l === 0 && i > 0 },
+    { kind: "organ", ok: (l) => l > 0 && !TUMOR_CLASS_IDS.includes(l) },
+    { kind: "tumour", ok: (l) => TUMOR_CLASS_IDS.includes(l) },
+  ];
+  const present = kinds.filter((k) => label.data.some((l, v) => k.ok(l, image.data[v])));
+  if (present.length === 0) return randomPosNegCrop(image, label, roi, rng);
+  const total = present.reduce((s, k) => s + CLASS_RATIOS[k.kind], 0);
+  let u = rng.next() * total;
+  const chosen = present.find((k) => (u -= CLASS_RATIOS[k.kind]) < 0) ?? present[present.length - 1];
+  let pick: number | undefined;
+  let seen = 0;
+  for (let v = 0; v < label.data.length; v++) {
+    if (!chosen.ok(label.data[v], image.data[v])) continue;
+    seen++;
+    if (rng.int(seen) === 0) pick = v;
+  }
+  return cropAround(image, label, roi, pick);
+}
+
+/** Draw a fresh training patch for a case of `template`: crop, then the random augmentations. */
 export function samplePatch(
   image: Volume<Float32Array>,
   label: Volume<Uint8Array>,
   roi: Vec3,
   rng: Rng,
   cfg: AugmentConfig = PAPER_AUGMENT,
+  template?: string,
 ): Patch {
-  let p = randomPosNegCrop(image, label, roi, rng, cfg);
-  if (rng.next() < cfg.zoomProb) p = zoomPatch(p, rng.uniform(cfg.zoomMin, cfg.zoomMax));
+  const perSite = template !== undefined;
+  let p = perSite && CLASS_BALANCED_TEMPLATES.includes(template) ? randomClassBalancedCrop(image, label, roi, rng) : randomPosNegCrop(image, label, roi, rng, cfg);
+  // The reference zooms (p 0.3) only the Decathlon templates above; without a template, every case.
+  const zoomHere = !perSite || ZOOM_TEMPLATES.includes(template);
+  if (rng.next() < cfg.zoomProb && zoomHere) p = zoomPatch(p, rng.uniform(cfg.zoomMin, cfg.zoomMax));
   // Rotation swaps x and y; only done when that keeps the patch shape.
   if (rng.next() < cfg.rot90Prob && roi[0] === roi[1]) p = rot90Patch(p, 1 + rng.int(cfg.rot90MaxK));
   if (rng.next() < cfg.shiftProb) {

@@ -25,7 +25,7 @@ export interface EvaluateOptions {
  * One case: sliding window, sigmoid > 0.5 per class, the reference's post-processing over the template's
  * classes (unless off), then Dice for the template organs whose ground truth is non-empty.
  */
-export function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3, opts: EvaluateOptions | Blend = {}): CaseDice {
+export async function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3, opts: EvaluateOptions | Blend = {}): Promise<CaseDice> {
   const o: EvaluateOptions = typeof opts === "string" ? { blend: opts } : opts;
   const blend = o.blend ?? "logits";
   const post = o.postprocess ?? true;
@@ -36,7 +36,7 @@ export function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3, o
   // Post-processing may need other classes' raw predictions (pancreas for the vein, both lungs, the organ
   // around a tumour).
   const predicted = post ? classesNeeded(present, c.organs) : present;
-  const maps = slidingWindow((x, k) => model.predict(x, k).logits, c.image, roi, predicted, { blend });
+  const maps = await slidingWindow((x, k) => model.predict(x, k).logits, c.image, roi, predicted, { blend });
   const threshold = foregroundThreshold(blend);
   const raw = new Map<number, Uint8Array>();
   predicted.forEach((k, i) => {
@@ -55,19 +55,19 @@ export function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: Vec3, o
 }
 
 /** Evaluate on a split of a prepared folder (optionally some sites), with progress on long runs. */
-export function evaluateSplit(
+export async function evaluateSplit(
   model: UniversalUNet,
   store: CaseStore,
   roi: Vec3,
   opts: { split?: "train" | "test"; sites?: string[]; progress?: boolean } & EvaluateOptions = {},
-): { cases: CaseDice[]; summary: DiceSummary } {
+): Promise<{ cases: CaseDice[]; summary: DiceSummary }> {
   const list = store.list(opts.split ?? "test", opts.sites);
   if (list.length === 0) throw new Error(`${store.dir}: no ${opts.split ?? "test"} cases${opts.sites ? ` for sites ${opts.sites.join(",")}` : ""}`);
   const progress = opts.progress === false ? undefined : new Progress({ label: "eval", total: list.length });
-  const results = list.map((c, i) => {
-    const r = evaluateCase(model, store.load(c, i), roi, { blend: opts.blend, postprocess: opts.postprocess });
+  const results: CaseDice[] = [];
+  for (const [i, c] of list.entries()) {
+    results.push(await evaluateCase(model, store.load(c, i), roi, { blend: opts.blend, postprocess: opts.postprocess }));
     progress?.update(i + 1, c.id);
-    return r;
-  });
+  }
   return { cases: results, summary: summariseDice(results) };
 }

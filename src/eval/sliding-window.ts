@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cropBox, type Vec3, type Volume } from "../data/volume.js";
+import { readFloats } from "../util/host-read.js";
 
 /** Logits [1, z, y, x, K] of the given classes for one window [1, z, y, x, 1] (called inside tf.tidy). */
 export type WindowPredictor = (window: tf.Tensor5D, classes: number[]) => tf.Tensor5D;
@@ -47,13 +48,13 @@ export function foregroundThreshold(blend: Blend): number {
  * Gaussian-blended maps of the requested classes over the whole volume (which must be at least the
  * window in every axis), in the space `blend` names. Returns one Float32Array per class, x fastest.
  */
-export function slidingWindow(
+export async function slidingWindow(
   predict: WindowPredictor,
   image: Volume<Float32Array>,
   roi: Vec3,
   classes: number[],
   opts: { overlap?: number; blend?: Blend } = {},
-): Float32Array[] {
+): Promise<Float32Array[]> {
   const overlap = opts.overlap ?? 0.5;
   const blend = opts.blend ?? "logits";
   const [nx, ny, nz] = image.shape;
@@ -73,7 +74,7 @@ export function slidingWindow(
           return blend === "logits" ? logits : tf.sigmoid(logits); // [1, z, y, x, K]
         });
         // Read outside tidy: tidy walks whatever it returns, and walking a large typed array is slow.
-        const out = outT.dataSync() as Float32Array;
+        const out = await readFloats(outT);
         outT.dispose();
         const K = classes.length;
         let p = 0;

@@ -115,12 +115,12 @@ export async function runExperiment(s: ExperimentSettings, dataDir: string, spec
           progressLog(s, `run ${key}: step ${e.it}/${e.budget}, loss ${e.loss.toFixed(3)}`, key);
         }
       },
-      onSiteEnd: (e) => {
+      onSiteEnd: async (e) => {
         const dice: Record<string, number | null> = {};
         const te = performance.now();
         for (const k of spec.forgettingSites ?? []) {
           if (order(k) > order(e.site)) continue;
-          dice[k] = evaluateSplit(e.model, store, config.roi, { split: "test", sites: [k], progress: false }).summary.average;
+          dice[k] = (await evaluateSplit(e.model, store, config.roi, { split: "test", sites: [k], progress: false })).summary.average;
         }
         evalMs += performance.now() - te;
         siteEnds.push({ site: e.site, it: e.it, memory: e.memory, dice });
@@ -129,7 +129,7 @@ export async function runExperiment(s: ExperimentSettings, dataDir: string, spec
   });
   const trainSeconds = (performance.now() - t0 - evalMs) / 1000;
   const t1 = performance.now();
-  const final = evaluateSplit(result.model, store, config.roi, { split: "test", progress: false }).summary;
+  const final = (await evaluateSplit(result.model, store, config.roi, { split: "test", progress: false })).summary;
   result.dispose();
   const out: RunResult = {
     key,

@@ -154,7 +154,7 @@ export function applyGenesisWeights(model: UniversalUNet, state: Map<string, Tor
     const shown = mismatches.slice(0, 20).concat(mismatches.length > 20 ? [`... and ${mismatches.length - 20} more`] : []);
     throw new TorchCheckpointError(`${source}: ${mismatches.length} parameter(s) do not fit the model (different widths?):\n  ${shown.join("\n  ")}`);
   }
-  const all = params.exportArrays().map((a) => a.name);
+  const all = [...params.trainable.keys(), ...params.buffers.keys()];
   for (const [name, values] of assign) {
     const v = params.get(name);
     tf.tidy(() => v.assign(tf.tensor(values, v.shape)));

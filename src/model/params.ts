@@ -3,6 +3,7 @@
  * variables, with deterministic seeded initialisation and plain-array export/import for checkpoints.
  */
 import * as tf from "@tensorflow/tfjs";
+import { readAllFloats } from "../util/host-read.js";
 import { Rng } from "../util/rng.js";
 
 export interface NamedArray {
@@ -88,8 +89,10 @@ export class ParamStore {
   }
 
   /** All values (trainable and buffers), for checkpoints. */
-  exportArrays(): NamedArray[] {
-    return [...this.trainable, ...this.buffers].map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array }));
+  async exportArrays(): Promise<NamedArray[]> {
+    const all = [...this.trainable, ...this.buffers];
+    const values = await readAllFloats(all.map(([, v]) => v));
+    return all.map(([name, v], i) => ({ name, shape: v.shape, values: values[i] }));
   }
 
   importArrays(arrays: NamedArray[], source: string): void {

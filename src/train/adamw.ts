@@ -4,6 +4,7 @@
  * learning rate can follow the cosine schedule per step.
  */
 import * as tf from "@tensorflow/tfjs";
+import { readAllFloats } from "../util/host-read.js";
 import type { NamedArray } from "../model/params.js";
 
 export interface AdamWConfig {
@@ -50,11 +51,10 @@ export class AdamW {
     });
   }
 
-  exportArrays(): NamedArray[] {
-    const out: NamedArray[] = [];
-    for (const [name, t] of this.m) out.push({ name: `m:${name}`, shape: t.shape, values: t.dataSync() as Float32Array });
-    for (const [name, t] of this.v) out.push({ name: `v:${name}`, shape: t.shape, values: t.dataSync() as Float32Array });
-    return out;
+  async exportArrays(): Promise<NamedArray[]> {
+    const all = [...[...this.m].map(([name, t]) => [`m:${name}`, t] as const), ...[...this.v].map(([name, t]) => [`v:${name}`, t] as const)];
+    const values = await readAllFloats(all.map(([, t]) => t));
+    return all.map(([name, t], i) => ({ name, shape: t.shape, values: values[i] }));
   }
 
   importArrays(arrays: NamedArray[], step: number, source: string): void {

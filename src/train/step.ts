@@ -7,6 +7,7 @@ import type { Patch } from "../data/augment.js";
 import { oneHotTarget, partialLabelLoss, type DiceForm } from "../model/loss.js";
 import type { UniversalUNet } from "../model/universal-unet.js";
 import type { AdamW } from "./adamw.js";
+import { readAllFloats, readScalar } from "../util/host-read.js";
 
 export interface StepCase {
   patch: Patch;
@@ -31,7 +32,7 @@ export function patchBatch(patches: Patch[]): tf.Tensor5D {
   return tf.tensor5d(data, [patches.length, nz, ny, nx, 1]);
 }
 
-export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], lr: number, dice: DiceForm = "rows"): StepResult {
+export async function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], lr: number, dice: DiceForm = "rows"): Promise<StepResult> {
   const ctx = { training: true, bnUpdates: [] as import("../model/layers.js").BatchNormUpdate[] };
   const kept: tf.Tensor[] = [];
   const vars = model.params.trainable;
@@ -51,7 +52,7 @@ export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], l
     kept.push(tf.keep(tf.clone(out.feature)));
     return tf.div(tf.addN(losses), batch.length) as tf.Scalar;
   }, model.params.trainableList());
-  const loss = value.dataSync()[0];
+  const loss = await readScalar(value);
   if (!Number.isFinite(loss)) {
     // Refuse the update: the weights in memory (and every checkpoint on disk) stay as they were.
     tf.dispose([value, x, ...targets, ...kept, ...Object.values(grads), ...ctx.bnUpdates.flatMap((u) => [u.mean, u.variance])]);
@@ -61,12 +62,13 @@ export function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCase[], l
   for (const [name, v] of vars) if (grads[v.name]) byName.set(name, grads[v.name]);
   opt.apply(byName, lr);
   model.applyBatchNormUpdates(ctx);
-  const feature = kept[kept.length - 1].dataSync() as Float32Array;
+  const host = await readAllFloats(kept);
+  const feature = host[kept.length - 1];
   const fdim = feature.length / batch.length;
   const perCase = batch.map((_, i) => ({
-    loss: kept[3 * i].dataSync()[0],
-    entropy: kept[3 * i + 1].dataSync()[0],
-    organLoss: Float32Array.from(kept[3 * i + 2].dataSync()),
+    loss: host[3 * i][0],
+    entropy: host[3 * i + 1][0],
+    organLoss: host[3 * i + 2],
     feature: feature.slice(i * fdim, (i + 1) * fdim),
   }));
   tf.dispose([value, x, ...targets, ...kept, ...Object.values(grads)]);

@@ -193,7 +193,7 @@ class Runner {
     const stopped = this.state.kind === "online" ? await this.runOnline(this.state) : await this.runRepeated(this.state);
     if (!stopped) {
       this.state.done = true;
-      this.checkpoint();
+      await this.checkpoint();
     }
     return stopped;
   }
@@ -208,11 +208,11 @@ class Runner {
     const aug = this.cfg.augment ? PAPER_AUGMENT : NO_AUGMENT;
     const batch = indices.map((i) => {
       const c = this.store.load(this.stream[i], i);
-      return { patch: samplePatch(c.image, c.label, this.cfg.roi, this.rng, aug), organs: c.organs, weights: c.weights };
+      return { patch: samplePatch(c.image, c.label, this.cfg.roi, this.rng, aug, c.template), organs: c.organs, weights: c.weights };
     });
     const lr = cosineLr(this.cfg.lr, this.state.it, this.state.budget, Math.round((this.cfg.warmup ?? 0) * this.state.budget));
     this.opts.events?.onBatch?.({ it: this.state.it + 1, batch, lr, model: this.model });
-    const r = trainStep(this.model, this.opt, batch, lr, this.cfg.dice);
+    const r = await trainStep(this.model, this.opt, batch, lr, this.cfg.dice);
     this.state.it += 1;
     this.state.optStep = this.opt.step;
     this.stepsThisCall += 1;
@@ -223,16 +223,16 @@ class Runner {
   }
 
   /** Save after the step if due; true when the caller asked to stop here (simulated kill). */
-  private afterStep(): boolean {
-    if (this.state.it % this.cfg.checkpointEvery === 0) this.checkpoint();
+  private async afterStep(): Promise<boolean> {
+    if (this.state.it % this.cfg.checkpointEvery === 0) await this.checkpoint();
     return this.opts.stopAfter !== undefined && this.stepsThisCall >= this.opts.stopAfter;
   }
 
-  private checkpoint(): void {
+  private async checkpoint(): Promise<void> {
     this.state.rng = this.rng.state();
     if (this.state.kind === "online" && this.memory) this.state.memory = this.memory.toJSON();
     if (!this.opts.runDir) return;
-    saveCheckpoint(this.opts.runDir, this.state, [...this.model.params.exportArrays(), ...this.opt.exportArrays()]);
+    saveCheckpoint(this.opts.runDir, this.state, [...(await this.model.params.exportArrays()), ...(await this.opt.exportArrays())]);
     void this.opts.events?.onCheckpoint?.({ it: this.state.it });
   }
 
@@ -270,7 +270,7 @@ class Runner {
       mem.observeBatch(picked, r.perCase);
       st.pendingReplays -= 1;
       if (st.pendingReplays === 0) await this.maybeSiteEnd(st);
-      if (this.afterStep()) return true;
+      if (await this.afterStep()) return true;
     }
     await this.maybeSiteEnd(st);
     return false;
@@ -291,7 +291,7 @@ class Runner {
       const picked = st.order.slice(st.posInEpoch, st.posInEpoch + B);
       st.posInEpoch += picked.length;
       await this.step(picked);
-      if (this.afterStep()) return true;
+      if (await this.afterStep()) return true;
     }
     if (st.posInEpoch >= st.order.length && st.order.length > 0) {
       st.epoch += 1;

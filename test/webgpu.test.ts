@@ -1,0 +1,168 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { describeBackend, initBackend, releaseWebGpu, type BackendReport } from "../src/backend.js";
+import { collapseBroadcast } from "../src/kernels/webgpu/rank-collapse.js";
+import { chunkPlan, conv3dFilterGradWebGpu } from "../src/kernels/webgpu/conv3d-filter-grad.js";
+import { Rng } from "../src/util/rng.js";
+import { CASES, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
+import { smokePrepared } from "./fixtures.js";
+
+/**
+ * The webgpu backend (Dawn's Node binding + @tensorflow/tfjs-backend-webgpu). Without a GPU it runs on
+ * a software adapter: Mesa's llvmpipe through Dawn's OpenGL ES backend (Debian: libegl-mesa0 libgles2
+ * libgl1-mesa-dri; .ci/run installs them). Every test here skips, with the reason, only when no adapter
+ * of any kind can be created (or the optional packages are absent).
+ */
+let report: BackendReport | undefined;
+let unavailable: string | undefined;
+
+try {
+  report = await initBackend({ force: "webgpu", log: () => {} });
+} catch (e) {
+  unavailable = `no WebGPU adapter of any kind: ${(e as Error).message}`;
+  process.stderr.write(`webgpu tests skipped: ${unavailable}\n`);
+}
+
+after(() => releaseWebGpu());
+
+const skip = () => (unavailable ? unavailable : false);
+
+test("collapseBroadcast merges axes that broadcast alike and drops size-1 axes", () => {
+  assert.deepEqual(collapseBroadcast([[2, 3, 4, 5, 6], [6]], [2, 3, 4, 5, 6]), { shapes: [[120, 6], [1, 6]], out: [120, 6] });
+  assert.deepEqual(collapseBroadcast([[1, 3, 4, 5, 6], [1, 3, 4, 5, 6]], [1, 3, 4, 5, 6]), { shapes: [[360], [360]], out: [360] });
+  assert.deepEqual(collapseBroadcast([[2, 1, 1, 1, 6], [2, 3, 4, 5, 6]], [2, 3, 4, 5, 6]), { shapes: [[2, 1, 6], [2, 60, 6]], out: [2, 60, 6] });
+  assert.equal(collapseBroadcast([[2, 1, 4, 1, 6], [1, 3, 1, 5, 1]], [2, 3, 4, 5, 6]), undefined); // 5 alternating axes
+});
+
+test("filter-gradient chunk plan: covers every voxel once, bounded partial sums", () => {
+  for (const [M, N, K] of [[27, 32, 96 ** 3], [27 * 64, 64, 48 ** 3], [27 * 256, 512, 12 ** 3], [27, 4, 315], [27 * 512, 512, 8]]) {
+    const { chunks, kc } = chunkPlan(M, N, K);
+    assert.ok(kc % 16 === 0 && chunks * kc >= K && (chunks - 1) * kc < K, `${M}x${N}x${K}: ${chunks} x ${kc}`);
+    assert.ok(chunks * M * N <= Math.max(M * N, 32 << 20));
+  }
+});
+
+test("webgpu: the backend names its adapter and why faster backends were skipped", { skip: skip() }, () => {
+  assert.equal(report!.backend, "webgpu");
+  assert.ok(report!.adapter, "adapter info");
+  const line = describeBackend(report!);
+  assert.match(line, /adapter: (software adapter|hardware GPU) /);
+  assert.match(line, /skipped|note/);
+  process.stderr.write(`${line}\n`);
+});
+
+test("webgpu: rank-5 element-wise ops with broadcasting and where() match the cpu backend", { skip: skip() }, async () => {
+  const rng = new Rng(5);
+  const shape: S5 = [2, 3, 4, 5, 6];
+  const a = Float32Array.from({ length: 720 }, () => rng.uniform(-2, 2));
+  const b = Float32Array.from({ length: 6 }, () => rng.uniform(-2, 2));
+  const c = Float32Array.from({ length: 2 * 6 }, () => rng.uniform(-2, 2));
+  const run = () => {
+    const x = tf.tensor5d(a, shape);
+    const v = tf.tensor1d(b);
+    const w = tf.tensor5d(c, [2, 1, 1, 1, 6]);
+    return [
+      tf.add(x, v), tf.mul(x, v), tf.sub(v, x), tf.div(x, tf.add(tf.abs(v), 1)), tf.maximum(x, v), tf.squaredDifference(x, w),
+      tf.mul(w, x), tf.where(tf.greater(x, v), x, tf.neg(x)), tf.relu(tf.sub(x, v)),
+    ];
+  };
+  const got = await Promise.all(run().map((t) => t.data()));
+  await tf.setBackend("cpu");
+  const want = run().map((t) => t.dataSync());
+  await tf.setBackend("webgpu");
+  got.forEach((g, i) => assert.ok(relErr(g as Float32Array, Float64Array.from(want[i] as Float32Array)) <= 1e-6, `op ${i}`));
+});
+
+test("webgpu: Conv3D, its input and filter gradients and the transposed-convolution gradient match float64 loops", { skip: skip() }, async () => {
+  // The kit's filter-gradient kernel is the one registered (src/kernels/webgpu/conv3d-filter-grad.ts).
+  assert.equal(tf.getKernel("Conv3DBackpropFilterV2", "webgpu")?.kernelFunc, conv3dFilterGradWebGpu as unknown);
+  const rng = new Rng(2024);
+  // Plus a case with several 64-wide tiles in both dimensions of the filter gradient, partial ones included.
+  for (const c of [...CASES, { x: [1, 5, 4, 6, 8] as S5, f: [3, 3, 3, 8, 80] as S5, s: 1, pad: "same" as const }]) {
+    const x = rand(c.x, rng), w = rand(c.f, rng);
+    const g = geo(c.x, c.f, c.s, c.pad);
+    const dy = rand([c.x[0], g.oD, g.oH, g.oW, c.f[4]], rng);
+    const ref = reference(c.x, c.f, c.s, c.pad, x, w, dy);
+    const xt = tf.tensor5d(Float32Array.from(x), c.x);
+    const wt = tf.tensor5d(Float32Array.from(w), c.f);
+    const dyt = tf.tensor5d(Float32Array.from(dy), ref.outShape as S5);
+    const y = tf.conv3d(xt, wt, c.s, c.pad);
+    const dx = tf.engine().runKernel("Conv3DBackpropInputV2", { dy: dyt, filter: wt }, { strides: [c.s, c.s, c.s], pad: c.pad, inputShape: c.x }) as tf.Tensor;
+    const dw = tf.engine().runKernel("Conv3DBackpropFilterV2", { x: xt, dy: dyt }, { strides: [c.s, c.s, c.s], pad: c.pad, filterShape: c.f }) as tf.Tensor;
+    const [yd, dxd, dwd] = await Promise.all([y.data(), dx.data(), dw.data()]);
+    const name = JSON.stringify(c);
+    assert.deepEqual(y.shape, ref.outShape);
+    assert.ok(relErr(yd as Float32Array, ref.y) <= 1e-4, `conv ${name}: ${relErr(yd as Float32Array, ref.y)}`);
+    assert.ok(relErr(dxd as Float32Array, ref.dx) <= 1e-4, `dx ${name}: ${relErr(dxd as Float32Array, ref.dx)}`);
+    assert.ok(relErr(dwd as Float32Array, ref.dw) <= 1e-4, `dW ${name}: ${relErr(dwd as Float32Array, ref.dw)}`);
+    tf.dispose([xt, wt, dyt, y, dx, dw]);
+  }
+  // Transposed convolution (the U-Net's up path): its gradients through the kit's registered gradient.
+  const xs: S5 = [1, 2, 3, 2, 5], fs: S5 = [2, 2, 2, 4, 5];
+  const xv = rand(xs, rng), wv = rand(fs, rng), r = rand([1, 4, 6, 4, 4], rng);
+  // y = convT(x, W) is the input gradient of a stride-2 conv: dL/dx = conv(r, W), dL/dW = dW(conv of r over x).
+  const refT = reference([1, 4, 6, 4, 4], fs, 2, "valid", r, wv, xv);
+  const [gx, gw] = tf.grads((a, b) =>
+    tf.sum(tf.mul(tf.conv3dTranspose(a as tf.Tensor5D, b as tf.Tensor5D, [1, 4, 6, 4, 4], 2, "valid"), tf.tensor5d(Float32Array.from(r), [1, 4, 6, 4, 4]))),
+  )([tf.tensor5d(Float32Array.from(xv), xs), tf.tensor5d(Float32Array.from(wv), fs)]);
+  const [gxd, gwd] = await Promise.all([gx.data(), gw.data()]);
+  assert.ok(relErr(gxd as Float32Array, refT.y) <= 1e-4, `convT dx: ${relErr(gxd as Float32Array, refT.y)}`);
+  assert.ok(relErr(gwd as Float32Array, refT.dw) <= 1e-4, `convT dW: ${relErr(gwd as Float32Array, refT.dw)}`);
+});
+
+interface RunOut {
+  backend: string;
+  describe: string;
+  losses: number[];
+  memory: { idx: number; site: string; entropy: number | null; numSeen: number; lifespan: number }[][];
+  checkpointIt: number;
+  dice: number | null;
+}
+
+function runOn(backend: string, data: string, steps: number): RunOut {
+  const r = spawnSync(process.execPath, [join("dist", "scripts", "backend-run.js"), data, String(steps)], {
+    encoding: "utf8",
+    env: { ...process.env, MASSIVE_BACKEND: backend },
+    timeout: 10 * 60 * 1000,
+  });
+  assert.equal(r.status, 0, `${backend} run failed: ${(r.stderr ?? "").split("\n").slice(-8).join("\n")}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as RunOut;
+}
+
+test("webgpu: a smoke training run gives wasm's losses (within 1e-3) for 10 steps, the same memory decisions, a checkpoint and an evaluation", { skip: skip() }, () => {
+  const data = smokePrepared();
+  const wasm = runOn("wasm", data, 10);
+  const gpu = runOn("webgpu", data, 10);
+  assert.equal(wasm.backend, "wasm");
+  assert.equal(gpu.backend, "webgpu");
+  assert.equal(gpu.losses.length, 10);
+  gpu.losses.forEach((l, i) => assert.ok(Math.abs(l - wasm.losses[i]) <= 1e-3, `step ${i + 1}: webgpu ${l}, wasm ${wasm.losses[i]}`));
+  // Decisions: which cases the memory holds, how often each was seen, their lifespans; the stored
+  // entropies are float results and agree to 1e-3.
+  const decisions = (m: RunOut["memory"]) => m.map((s) => s.map((e) => ({ idx: e.idx, site: e.site, numSeen: e.numSeen, lifespan: e.lifespan })));
+  assert.deepEqual(decisions(gpu.memory), decisions(wasm.memory));
+  gpu.memory.forEach((s, i) =>
+    s.forEach((e, k) => {
+      const w = wasm.memory[i][k].entropy;
+      assert.ok((e.entropy === null) === (w === null) && (e.entropy === null || Math.abs(e.entropy - w!) <= 1e-3), `entropy step ${i + 1} item ${k}`);
+    }),
+  );
+  assert.equal(gpu.checkpointIt, 10);
+  assert.equal(gpu.dice === null, wasm.dice === null);
+  if (gpu.dice !== null) assert.ok(Math.abs(gpu.dice - wasm.dice!) <= 0.02, `dice webgpu ${gpu.dice} wasm ${wasm.dice}`);
+});
+
+test("automatic choice never picks a software adapter: wasm, with the reason webgpu was skipped", { skip: skip() || (report?.adapter && !report.adapter.software ? "a hardware GPU adapter exists here" : false) }, () => {
+  const r = spawnSync(
+    process.execPath,
+    ["--input-type=module", "-e", `import { initBackend, describeBackend } from "./dist/src/backend.js"; const r = await initBackend({ log: () => {} }); console.log(JSON.stringify({ backend: r.backend, line: describeBackend(r) }));`],
+    { encoding: "utf8", env: { ...process.env, MASSIVE_BACKEND: "" } },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { backend: string; line: string };
+  assert.equal(out.backend, "wasm");
+  assert.match(out.line, /skipped webgpu \(Dawn\)[^:]*: /);
+});
