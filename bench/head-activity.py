@@ -25,19 +25,7 @@ def main():
     x = torch.from_numpy(imgs[:8].copy())[:, None]
     hc = cfg["model"]["headChannels"]
     with torch.no_grad():
-        skips, h = [], x
-        for i, (a, b) in enumerate(m.down):
-            h = b(a(h))
-            if i < 3:
-                skips.append(h)
-                h = F.max_pool3d(h, 2)
-        bott = h
-        for i in range(3):
-            a, b = m.up[i]
-            h = b(a(torch.cat([m.t[i](h), skips[2 - i]], 1)))
-        feat = m.gap(F.adaptive_avg_pool3d(F.relu(m.gap_gn(bott)), 1)).flatten(1)
-        text = F.relu(m.text(m.emb))
-        dec = m.precls(F.relu(m.precls_gn(h)))
+        feat, text, dec = m.head_inputs(x)
         out = {}
         for c in classes:
             a1, a2 = [], []

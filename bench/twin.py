@@ -76,7 +76,8 @@ class UniversalUNet(nn.Module):
         self.precls_gn = nn.GroupNorm(groups_for(w1), w1)
         self.precls = nn.Conv3d(w1, head, 1)
 
-    def forward(self, x, classes):
+    def backbone(self, x):
+        """The U-Net: (decoder output [B, w1, D, H, W], bottleneck [B, w4, ...])."""
         skips = []
         h = x
         for i, (a, b) in enumerate(self.down):
@@ -88,12 +89,21 @@ class UniversalUNet(nn.Module):
         for i in range(3):
             a, b = self.up[i]
             h = b(a(torch.cat([self.t[i](h), skips[2 - i]], 1)))
-        feat = self.gap(F.adaptive_avg_pool3d(F.relu(self.gap_gn(bott)), 1)).flatten(1)  # [B, F]
+        return h, bott
+
+    def head_inputs(self, x):
+        """What the dynamic heads are made from: pooled feature [B, F], text [32, F], decoder features [B, 8, ...]."""
+        h, bott = self.backbone(x)
+        feat = self.gap(F.adaptive_avg_pool3d(F.relu(self.gap_gn(bott)), 1)).flatten(1)
+        return feat, F.relu(self.text(self.emb)), self.precls(F.relu(self.precls_gn(h)))
+
+    def forward(self, x, classes):
         if self.linear_head is not None:
+            h, bott = self.backbone(x)
+            feat = self.gap(F.adaptive_avg_pool3d(F.relu(self.gap_gn(bott)), 1)).flatten(1)
             idx = torch.tensor([k - 1 for k in classes])
             return self.linear_head(F.relu(self.precls_gn(h)))[:, idx], feat
-        text = F.relu(self.text(self.emb))  # [32, F]
-        dec = self.precls(F.relu(self.precls_gn(h)))  # [B, 8, D, H, W]
+        feat, text, dec = self.head_inputs(x)  # [B, F], [32, F], [B, 8, D, H, W]
         B, hc, D, H, W = dec.shape
         idx = torch.tensor([k - 1 for k in classes])
         outs = []

@@ -3,14 +3,15 @@
  * (NIfTI image in [0, 1] and 32-class label map per case, plus manifest.json). A bad case is reported
  * and skipped; a rerun skips what is already prepared.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { readListFile } from "../src/data/listfile.js";
-import { emptyManifest, readManifest, writeManifest, MANIFEST_NAME, type Manifest, type Split } from "../src/data/manifest.js";
+import { readListFile, type ListEntry } from "../src/data/listfile.js";
+import { emptyManifest, preparedFilesProblem, readManifest, writeManifest, MANIFEST_NAME, type Manifest, type Split } from "../src/data/manifest.js";
 import { writeNifti } from "../src/data/nifti.js";
 import { PREPROCESSING, siteForTemplate, templateClasses, templateKeyFromPath, TOTALSEG_TEMPLATE_KEY } from "../src/data/ontology.js";
-import { preprocessCase, type LabelMapping } from "../src/data/preprocess.js";
+import { preprocessCase, type LabelMapping, type PreprocessOptions } from "../src/data/preprocess.js";
 import type { Vec3 } from "../src/data/volume.js";
+import { removeStaleTemps } from "../src/util/atomic.js";
 import { Progress } from "../src/util/progress.js";
 
 export interface PrepOptions {
@@ -26,12 +27,16 @@ export interface PrepOptions {
   /** Site id recorded for every case (default: the template's stream site, else "external"). */
   site?: string;
   minShape?: Vec3;
+  /** --volume (4-D images) and --max-voxels. */
+  read?: PreprocessOptions["read"];
   log?: (line: string) => void;
 }
 
 export interface PrepSummary {
   prepared: number;
   skipped: number;
+  /** Cases prepared with none of their template's classes in the label (training skips them). */
+  unlabelled: string[];
   failed: { image: string; error: string }[];
   manifest: Manifest;
 }
@@ -43,10 +48,72 @@ export function caseIdFromPath(rel: string): string {
     .replace(/[^A-Za-z0-9_.-]/g, "-");
 }
 
+/** The split a list's cases get: --split, else "test" when the list's file name says test/val. */
+export function splitOfList(list: string, split?: Split): Split {
+  return split ?? (/test|val/i.test(basename(list)) ? "test" : "train");
+}
+
+interface IdClaim {
+  id: string;
+  source: string;
+  list: string;
+  line?: number;
+  split: Split;
+}
+
+function describeClaim(c: IdClaim): string {
+  return `"${c.source}" (${c.line !== undefined ? `${c.list}:${c.line}` : c.list})`;
+}
+
+function inBothLists(a: IdClaim, b: IdClaim): Error {
+  const where = (c: IdClaim) => (c.line !== undefined ? `${c.list}:${c.line}` : c.list);
+  return new Error(
+    `case "${b.id}" (${b.source}) is in both the ${a.split} list (${where(a)}) and the ${b.split} list (${where(b)}); remove it from one, or pass --split to choose`,
+  );
+}
+
+/**
+ * Refuse lists whose cases cannot all be prepared side by side: two source files that map to one case
+ * id, a file listed twice, or a case in both a train and a test list (unless --split says which one).
+ * `lists` are checked together and against the prepared folder's manifest, if any.
+ */
+export function checkCaseIds(lists: { file: string; entries: ListEntry[] }[], manifest: Manifest | undefined, split?: Split): void {
+  const claims = new Map<string, IdClaim>();
+  for (const c of manifest?.cases ?? []) {
+    claims.set(c.id, { id: c.id, source: c.sourceImage, list: c.sourceList ?? "the prepared folder's manifest", split: c.split });
+  }
+  const fromManifest = new Set(claims.keys());
+  for (const { file, entries } of lists) {
+    const listSplit = splitOfList(file, split);
+    for (const e of entries) {
+      const claim: IdClaim = { id: caseIdFromPath(e.image), source: e.image, list: file, line: e.line, split: listSplit };
+      const prev = claims.get(claim.id);
+      if (prev && !fromManifest.has(claim.id)) {
+        if (prev.source === claim.source) {
+          if (prev.split !== claim.split) throw inBothLists(prev, claim);
+          // With --split, one file in two lists is one case in one split: the second is "already there".
+          if (prev.list === claim.list || split === undefined) {
+            throw new Error(`case ${describeClaim(claim)} is listed twice: also ${describeClaim(prev)}; remove one`);
+          }
+        } else throw new Error(`case id collision: ${describeClaim(prev)} and ${describeClaim(claim)} both become case id "${claim.id}"; rename one of the files`);
+        continue;
+      }
+      if (prev && fromManifest.has(claim.id)) {
+        if (prev.source !== claim.source) {
+          throw new Error(`case id collision: ${describeClaim(claim)} becomes case id "${claim.id}", which the prepared folder already holds for ${describeClaim(prev)}; rename one of the files or use another --out`);
+        }
+        if (prev.split !== claim.split && split === undefined) throw inBothLists(prev, claim);
+      }
+      claims.set(claim.id, claim);
+      fromManifest.delete(claim.id);
+    }
+  }
+}
+
 export function runPrep(opts: PrepOptions): PrepSummary {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
   const entries = readListFile(opts.list);
-  const split: Split = opts.split ?? (/test|val/i.test(basename(opts.list)) ? "test" : "train");
+  const split: Split = splitOfList(opts.list, opts.split);
   if (opts.datasetKey) templateClasses(opts.datasetKey); // fail early on an unknown key
   const huWindow = PREPROCESSING.huWindow as [number, number];
   let manifest: Manifest;
@@ -58,19 +125,30 @@ export function runPrep(opts: PrepOptions): PrepSummary {
       );
     }
   } else manifest = emptyManifest(opts.spacing, huWindow);
+  checkCaseIds([{ file: opts.list, entries }], manifest, opts.split);
+  for (const t of removeStaleTemps(opts.out)) log(`prep: removed ${join(opts.out, t)}, left by a killed run`);
 
   const progress = new Progress({ label: "prep", total: entries.length });
-  const summary: PrepSummary = { prepared: 0, skipped: 0, failed: [], manifest };
+  const summary: PrepSummary = { prepared: 0, skipped: 0, unlabelled: [], failed: [], manifest };
   entries.forEach((e, k) => {
     const id = caseIdFromPath(e.image);
     const imageOut = `${id}_image.nii.gz`;
     const labelOut = `${id}_label.nii.gz`;
     const existing = manifest.cases.find((c) => c.id === id);
-    if (existing && existsSync(join(opts.out, imageOut)) && existsSync(join(opts.out, labelOut))) {
+    const problem = existing && preparedFilesProblem(opts.out, existing);
+    if (existing && !problem) {
+      if (existing.split !== split) {
+        // checkCaseIds let this through only because --split was given: it decides.
+        log(`prep: ${id} moves from the ${existing.split} split to ${split} (--split ${split})`);
+        existing.split = split;
+        existing.sourceList = opts.list;
+        writeManifest(opts.out, manifest);
+      }
       summary.skipped++;
       progress.update(k + 1, `${id} already prepared`);
       return;
     }
+    if (problem) log(`prep: preparing ${id} again: ${problem}`);
     try {
       const key =
         opts.datasetKey ??
@@ -89,9 +167,18 @@ export function runPrep(opts: PrepOptions): PrepSummary {
         templateKey: key,
         labelMapping: opts.labelMapping,
         minShape: opts.minShape,
+        read: opts.read,
       });
+      for (const w of prepared.warnings) log(`prep: warning: ${w}`);
       writeNifti(join(opts.out, imageOut), prepared.image, { datatype: "float32", description: `massive ${id}` });
       writeNifti(join(opts.out, labelOut), prepared.label, { datatype: "uint8", description: `massive ${id} labels` });
+      if (prepared.classesPresent.length === 0) {
+        summary.unlabelled.push(id);
+        log(
+          `prep: note: ${labelPath}: none of template "${key}"'s classes (${templateClasses(key).join(", ")}) has a voxel ` +
+            `after preprocessing (an all-zero label?); ${id} is kept, but training skips it`,
+        );
+      }
       manifest.cases = manifest.cases.filter((c) => c.id !== id);
       manifest.failures = manifest.failures.filter((f) => f.sourceImage !== e.image);
       manifest.cases.push({
@@ -106,6 +193,9 @@ export function runPrep(opts: PrepOptions): PrepSummary {
         sourceImage: e.image,
         sourceLabel: e.label,
         classesPresent: prepared.classesPresent,
+        sourceList: opts.list,
+        imageBytes: statSync(join(opts.out, imageOut)).size,
+        labelBytes: statSync(join(opts.out, labelOut)).size,
       });
       writeManifest(opts.out, manifest);
       summary.prepared++;
@@ -121,8 +211,9 @@ export function runPrep(opts: PrepOptions): PrepSummary {
     }
   });
   log(
-    `prep: ${summary.prepared} prepared, ${summary.skipped} already there, ${summary.failed.length} failed; ` +
-      `${manifest.cases.length} cases in ${join(opts.out, MANIFEST_NAME)}`,
+    `prep: ${summary.prepared} prepared, ${summary.skipped} already there, ${summary.failed.length} failed` +
+      (summary.unlabelled.length ? `, ${summary.unlabelled.length} without any labelled voxel (${summary.unlabelled.join(", ")})` : "") +
+      `; ${manifest.cases.length} cases in ${join(opts.out, MANIFEST_NAME)}`,
   );
   for (const f of summary.failed) log(`  failed: ${f.image}: ${f.error}`);
   return summary;

@@ -16,7 +16,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, hostname, totalmem, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backendReport, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
@@ -31,6 +31,11 @@ import { forwardConvFlops, type BenchNet } from "../bench/nets.js";
 const t0 = performance.now();
 const elapsed = () => (performance.now() - t0) / 1000;
 const say = (s: string) => process.stderr.write(`gpu-check [${elapsed().toFixed(0)} s]: ${s}\n`);
+
+/** One result line on stdout, written synchronously (Dawn can crash the process at exit, losing buffered output). */
+function emit(line: string): void {
+  writeSync(1, line + "\n");
+}
 
 function self(args: string[], env: Record<string, string>, timeoutS: number): { ok: boolean; json?: unknown; error?: string; seconds: number } {
   const s0 = performance.now();
@@ -47,6 +52,14 @@ function self(args: string[], env: Record<string, string>, timeoutS: number): { 
     .filter((l) => !/artificially reduced/.test(l))
     .slice(-15)
     .join("\n");
+  // Dawn's teardown can segfault after the child has written its result: keep the result, say so.
+  if (r.signal === "SIGSEGV" && !r.error && last.startsWith("{")) {
+    try {
+      return { ok: true, json: { ...(JSON.parse(last) as object), crashedAtExit: "SIGSEGV" }, seconds };
+    } catch {
+      /* not a result line: an error below */
+    }
+  }
   if (r.error || r.status !== 0) {
     const kernelRows = (r.stderr ?? "").split("\n").filter((l) => l.startsWith("kernel-result ")).map((l) => JSON.parse(l.slice(14)) as unknown);
     if (kernelRows.length) return { ok: false, error: `stopped after ${kernelRows.length} kernel timings`, json: { rows: kernelRows }, seconds: (performance.now() - s0) / 1000 };
@@ -270,7 +283,7 @@ async function main() {
     await check(opts);
   } else if (cmd === "adapter") {
     const r = await initBackend({ log: () => {} });
-    console.log(JSON.stringify({ backend: r.backend, adapter: r.adapter, describe: describeBackend(r), notes: r.notes, skipped: r.skipped }));
+    emit(JSON.stringify({ backend: r.backend, adapter: r.adapter, describe: describeBackend(r), notes: r.notes, skipped: r.skipped }));
     if (r.backend !== "webgpu" && process.env.MASSIVE_BACKEND === "webgpu") process.exitCode = 1;
   } else if (cmd === "prep") {
     const out = rest[0];
@@ -280,15 +293,15 @@ async function main() {
     for (const list of ["stream_train.txt", "stream_test.txt"]) {
       runPrep({ list: join(raw, list), root: raw, out, spacing: PROFILES.smoke.prepSpacing, labelMapping: "template", minShape: PROFILES.smoke.roi, log: quiet });
     }
-    console.log(JSON.stringify({ data: out }));
+    emit(JSON.stringify({ data: out }));
   } else if (cmd === "run") {
-    console.log(JSON.stringify(await smokeRun(rest[0], Number(rest[1] ?? 10))));
+    emit(JSON.stringify(await smokeRun(rest[0], Number(rest[1] ?? 10))));
   } else if (cmd === "kernels") {
-    console.log(JSON.stringify(await kernelTimings(Number(rest[0] ?? 25))));
+    emit(JSON.stringify(await kernelTimings(Number(rest[0] ?? 25))));
   } else if (cmd === "bench") {
     const [net, roiText, steps, warm, maxS] = rest;
     const roi = roiText.split(",").map(Number) as [number, number, number];
-    console.log(JSON.stringify(await stepBench(net as BenchNet, roi, Number(steps), Number(warm), Number(maxS))));
+    emit(JSON.stringify(await stepBench(net as BenchNet, roi, Number(steps), Number(warm), Number(maxS))));
   } else {
     console.error("usage: gpu-check check [--out file.json] [--diag file] [--budget s] | adapter | prep <dir> | run <dir> <steps> | bench <net> <x,y,z> <steps> <warm> <max s>");
     process.exitCode = 2;

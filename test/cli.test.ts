@@ -24,7 +24,7 @@ test("bad flags and unknown commands exit non-zero with a message", () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /Unknown option '--frobnicate'/);
   r = massive("phantom", "--profile", "huge", "--out", tempDir());
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown profile "huge"/);
   r = massive("phantom", "--size", "0,4", "--out", tempDir());
   assert.equal(r.status, 2);

@@ -1,4 +1,6 @@
 /** Shared flag parsing for the `massive` commands: strict flags, clear messages, --help. */
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { Vec3 } from "../data/volume.js";
 
@@ -54,7 +56,26 @@ export function parseVec3(v: string, flag: string, cmd: string, integer = false)
 
 export function parseIntFlag(v: unknown, flag: string, cmd: string, fallback: number): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new UsageError(`massive ${cmd}: --${flag} must be an integer, got "${v}"`);
-  return n;
+  const text = String(v).trim();
+  // Plain decimal digits only: "1e3", "0x10", "1.0" and "" are not integers a user meant to type.
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`massive ${cmd}: --${flag} must be a whole number written in decimal digits, got "${v}"`);
+  }
+  return Number(text);
+}
+
+/** --out as an absolute path; an existing file there (not a folder) is a usage error, not "EEXIST ... mkdir". */
+export function outFolder(v: unknown, cmd: string, flag = "out"): string {
+  const out = resolve(requireString(v, flag, cmd));
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`massive ${cmd}: --${flag} ${out} is a file, not a folder; choose another path`);
+  return out;
+}
+
+/** Run a flag's lookup (profile, template key, ...) so that its failure is a usage error (exit 2). */
+export function asUsage<T>(cmd: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new UsageError(`massive ${cmd}: ${(e as Error).message}`);
+  }
 }

@@ -1,14 +1,18 @@
 /** `massive <command>`: the kit's command line. */
 import { releaseWebGpu } from "../backend.js";
-import { resolve } from "node:path";
-import { runPrep } from "../../data-prep/prep.js";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { checkCaseIds, runPrep } from "../../data-prep/prep.js";
+import { readListFile } from "../data/listfile.js";
+import { DEFAULT_MAX_VOXELS } from "../data/nifti.js";
+import { MANIFEST_NAME, readManifest } from "../data/manifest.js";
 import { runPhantomSet } from "../../data-prep/phantom-set.js";
 import { writePhantomFigure } from "../../data-prep/phantom-figure.js";
-import { templateKeys } from "../data/ontology.js";
+import { templateClasses, templateKeys } from "../data/ontology.js";
 import { profileByName } from "../profiles.js";
 import { evalCommand, trainCommand } from "./train-commands.js";
 import { openNotebooks } from "../notebook/setup.js";
-import { helpText, parseCommand, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
+import { asUsage, helpText, outFolder, parseCommand, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
 
 const phantom: CommandSpec = {
   name: "phantom",
@@ -33,9 +37,9 @@ const phantom: CommandSpec = {
     figure: "also write the one-row-per-site picture to this PNG",
   },
   run(v) {
-    const profile = profileByName(String(v.profile));
+    const profile = asUsage("phantom", () => profileByName(String(v.profile)));
     if (!profile.phantom) throw new UsageError(`massive phantom: profile "${profile.name}" runs on real data; use smoke or mini`);
-    const out = resolve(requireString(v.out, "out", "phantom"));
+    const out = outFolder(v.out, "phantom");
     runPhantomSet({
       out,
       seed: parseIntFlag(v.seed, "seed", "phantom", 1),
@@ -55,7 +59,7 @@ const prep: CommandSpec = {
   name: "prep",
   summary: "preprocess the cases of PAOT-style list files (image<TAB>label) into a prepared folder with a manifest",
   usage:
-    "massive prep --list <file> [--list <file> ...] --root <dir> --out <dir> [--spacing 1.5] [--dataset-key <template>] [--label-map template|totalseg] [--site D5] [--split train|test]",
+    "massive prep --list <file> [--list <file> ...] --root <dir> --out <dir> [--spacing 1.5] [--dataset-key <template>] [--label-map template|totalseg] [--site D5] [--split train|test] [--volume K] [--max-voxels N]",
   options: {
     list: { type: "string", multiple: true },
     root: { type: "string" },
@@ -66,30 +70,46 @@ const prep: CommandSpec = {
     "label-map": { type: "string", default: "template" },
     site: { type: "string" },
     split: { type: "string" },
+    volume: { type: "string" },
+    "max-voxels": { type: "string" },
   },
   help: {
-    list: "list file(s): image path, tab, label path, relative to --root; split from the name (test/train) unless --split",
+    list:
+      "list file(s): one case per line, image path <TAB> label path, relative to --root; a line with a tab is split only at tabs " +
+      "(so paths may contain spaces), a line without one at the space before the label path; split from the name (test/train) unless --split",
     root: "folder the list's paths are relative to (default: the list file's folder)",
     out: "prepared folder (resumable: cases already there are skipped)",
     spacing: "target voxel size in mm, one number or x,y,z (default 1.5, or the --profile's)",
     profile: "take the spacing and minimum size from a profile (smoke, mini, paper)",
     "dataset-key": `label template for every case (default: from each path's PAOT folder); one of ${templateKeys().join(", ")}`,
-    "label-map": "template: label k means template class k (PAOT files); totalseg: TotalSegmentator v2 ids",
+    "label-map": "template: label k means template class k (PAOT files); totalseg: TotalSegmentator v2 CT ('total') ids (an MR label map is refused)",
     site: "site id to record for every case (default: the template's site in the stream, else 'external')",
-    split: "train or test for every case (default: from the list file's name)",
+    split: "train or test for every case (default: from the list file's name); also decides for a case found in both a train and a test list",
+    volume: "for 4-D (and higher) images: the 0-based 3-D volume to use (without it such images are refused)",
+    "max-voxels": `refuse images with more voxels than this, before reading their data (default ${DEFAULT_MAX_VOXELS}, 12 GB as float32)`,
   },
   run(v) {
     const lists = (v.list as string[] | undefined) ?? [];
     if (lists.length === 0) throw new UsageError("massive prep: --list is required");
-    const out = resolve(requireString(v.out, "out", "prep"));
+    const out = outFolder(v.out, "prep");
     const labelMapping = String(v["label-map"]);
     if (labelMapping !== "template" && labelMapping !== "totalseg") {
       throw new UsageError(`massive prep: --label-map must be template or totalseg, got "${labelMapping}"`);
     }
     const split = v.split === undefined ? undefined : String(v.split);
     if (split !== undefined && split !== "train" && split !== "test") throw new UsageError(`massive prep: --split must be train or test, got "${split}"`);
-    const profile = v.profile ? profileByName(String(v.profile)) : undefined;
+    const profile = v.profile ? asUsage("prep", () => profileByName(String(v.profile))) : undefined;
+    if (v["dataset-key"] !== undefined) asUsage("prep", () => templateClasses(String(v["dataset-key"])));
     const spacing = v.spacing ? parseVec3(String(v.spacing), "spacing", "prep") : profile?.prepSpacing ?? ([1.5, 1.5, 1.5] as [number, number, number]);
+    const read = {
+      volume: v.volume === undefined ? undefined : parseIntFlag(v.volume, "volume", "prep", 0),
+      maxVoxels: parseIntFlag(v["max-voxels"], "max-voxels", "prep", DEFAULT_MAX_VOXELS),
+    };
+    if (read.volume !== undefined && read.volume < 0) throw new UsageError(`massive prep: --volume must be 0 or more, got "${v.volume}"`);
+    if (read.maxVoxels < 1) throw new UsageError(`massive prep: --max-voxels must be positive, got "${v["max-voxels"]}"`);
+    // All lists together, before anything is prepared: case id collisions, duplicates, train/test overlap.
+    const existing = existsSync(join(out, MANIFEST_NAME)) ? readManifest(out) : undefined;
+    checkCaseIds(lists.map((l) => ({ file: resolve(l), entries: readListFile(resolve(l)) })), existing, split as "train" | "test" | undefined);
     let failed = 0;
     for (const list of lists) {
       const s = runPrep({
@@ -102,6 +122,7 @@ const prep: CommandSpec = {
         site: v.site === undefined ? undefined : String(v.site),
         split: split as "train" | "test" | undefined,
         minShape: profile?.roi,
+        read,
       });
       failed += s.failed.length;
     }

@@ -7,9 +7,10 @@ import { profileByName, type ProfileName } from "../profiles.js";
 import { CaseStore } from "../train/cases.js";
 import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
 import { defaultConfig, type Strategy, type TrainConfig } from "../train/config.js";
-import { RunDir } from "../train/run-dir.js";
+import { metricsEvents, RunDir } from "../train/run-dir.js";
+import { removeStaleTemps } from "../util/atomic.js";
 import { createModel, train, type RunState } from "../train/trainer.js";
-import { parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
+import { asUsage, outFolder, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
 
 function parseSites(v: unknown): string[] | undefined {
   return typeof v === "string" && v ? v.split(",").map((s) => s.trim()) : undefined;
@@ -58,16 +59,16 @@ export const trainCommand: CommandSpec = {
     warmup: "fraction of the budget with a linear learning-rate warm-up (default: smoke 0, mini 0.1, paper 0)",
     roi: "patch size x,y,z (multiples of 8; default from the profile)",
     init: "start the backbone from a PyTorch checkpoint in the Models Genesis UNet3D naming (e.g. Genesis_Chest_CT.pt); logs which parameters were loaded and which were left at their initialisation",
-    resume: "continue from the run folder's last checkpoint",
+    resume: "continue from the run folder's last checkpoint; refused, naming what differs, if a setting or the data changed (without a checkpoint: a fresh run, said so)",
     "no-eval": "skip the final evaluation on the test split",
     "no-postprocess": "final evaluation: score the raw thresholded output, without the reference's post-processing",
   },
   async run(v) {
     const strategy = requireString(v.strategy, "strategy", "train") as Strategy;
     if (!["lm", "dm", "sm", "repeated"].includes(strategy)) throw new UsageError(`massive train: --strategy must be lm, dm, sm or repeated, got "${strategy}"`);
-    const profile = profileByName(String(v.profile)).name as ProfileName;
+    const profile = asUsage("train", () => profileByName(String(v.profile))).name as ProfileName;
     const data = resolve(requireString(v.data, "data", "train"));
-    const out = resolve(requireString(v.out, "out", "train"));
+    const out = outFolder(v.out, "train");
     const overrides: Partial<TrainConfig> = { seed: parseIntFlag(v.seed, "seed", "train", 1) };
     if (v.memory !== undefined) overrides.memorySize = parseIntFlag(v.memory, "memory", "train", 0);
     if (v["sampling-rate"] !== undefined) overrides.samplingRate = parseIntFlag(v["sampling-rate"], "sampling-rate", "train", 0);
@@ -99,30 +100,18 @@ export const trainCommand: CommandSpec = {
     const sites = parseSites(v.sites);
     const init = typeof v.init === "string" ? resolve(v.init) : undefined;
     const run = new RunDir(out);
+    for (const t of removeStaleTemps(out)) process.stderr.write(`train: removed ${t}, left in ${out} by a killed run\n`);
     const resume = Boolean(v.resume);
-    if (resume && hasCheckpoint(out)) {
-      const ck = loadCheckpoint<RunState>(out);
-      run.truncateMetricsAfter(ck.state.it);
-      if (ck.state.done) process.stderr.write(`train: ${out} already finished; evaluating again\n`);
-    } else {
+    if (!(resume && hasCheckpoint(out))) {
       if (hasCheckpoint(out)) throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
       run.writeInfo({ config, data, sites, ...(init ? { init } : {}), createdAt: new Date().toISOString() });
     }
+    const store = new CaseStore(data, config.roi);
+    if (!v["no-eval"] && store.list("test", sites).length === 0) {
+      throw new Error(`${data}: no test cases${sites ? ` for sites ${sites.join(",")}` : ""} for the final evaluation; prepare a test list, or pass --no-eval`);
+    }
     const backend = await initBackend();
-    const result = await train({
-      config,
-      data,
-      runDir: out,
-      resume,
-      sites,
-      init,
-      events: {
-        onStep: (e) => run.append({ type: "step", it: e.it, loss: e.loss, lr: e.lr, cases: e.cases, ms: Math.round(e.ms) }),
-        onArrival: (e) => run.append({ type: "arrival", it: undefined, pos: e.pos, site: e.site, memorySize: e.memorySize }),
-        onSiteEnd: (e) => run.append({ type: "site-end", it: e.it, site: e.site, memory: e.memory }),
-        onEpochEnd: (e) => run.append({ type: "epoch-end", it: e.it, epoch: e.epoch }),
-      },
-    });
+    const result = await train({ config, data, store, runDir: out, resume, sites, init, events: metricsEvents(run) });
     try {
       if (!v["no-eval"]) {
         const ev = await evaluateSplit(result.model, result.store, config.roi, { split: "test", sites, postprocess: !v["no-postprocess"] });
@@ -161,12 +150,13 @@ export const evalCommand: CommandSpec = {
     const data = resolve(requireString(v.data, "data", "eval"));
     const split = String(v.split);
     if (split !== "test" && split !== "train") throw new UsageError(`massive eval: --split must be test or train, got "${split}"`);
-    const run = new RunDir(runDir);
+    const run = RunDir.open(runDir);
     const info = run.readInfo();
     await initBackend();
     const model = createModel(info.config);
     try {
       const ck = loadCheckpoint<RunState>(runDir);
+      for (const w of ck.warnings) process.stderr.write(`eval: warning: ${w}\n`);
       model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
       const store = new CaseStore(data, info.config.roi);
       const ev = await evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites), postprocess: !v["no-postprocess"] });

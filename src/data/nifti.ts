@@ -1,23 +1,22 @@
 /**
- * NIfTI-1/2 reading (through nifti-reader-js) and NIfTI-1 writing (.nii or .nii.gz).
+ * NIfTI-1/2 reading and NIfTI-1 writing (.nii or .nii.gz).
  * Reading returns float32 values with scl_slope/scl_inter applied and the sform (else qform, else
- * pixdim) affine. Every failure names the file and the problem.
+ * pixdim) affine (nifti-header.ts). It streams: the file is read, gunzipped and converted in chunks
+ * into one Float32Array, so memory stays near one copy of the volume, and nothing is allocated for a
+ * volume above the voxel limit. The gzip size trailer is never trusted (it is the size modulo 4 GiB).
+ * Every failure is a NiftiError naming the file and the problem.
  */
-import { readFileSync, writeFileSync, renameSync, mkdirSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs";
 import { dirname } from "node:path";
-import { gzipSync } from "node:zlib";
-import * as nifti from "nifti-reader-js";
-import { countNaN, spacingFromAffine, type Mat4, type Vec3, type Volume, type VoxelArray } from "./volume.js";
+import { crc32, gzipSync } from "node:zlib";
+import { Gunzip } from "fflate";
+import { NiftiError } from "./nifti-error.js";
+import { headerAffine, NIFTI_TYPE_NAMES, parseNiftiHeader, quaternToAffine, type NiftiHeader } from "./nifti-header.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { spacingFromAffine, type Mat4, type Vec3, type Volume, type VoxelArray } from "./volume.js";
 
-export class NiftiError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problem: string,
-  ) {
-    super(`${file}: ${problem}`);
-    this.name = "NiftiError";
-  }
-}
+export { NiftiError };
+export { quaternToAffine };
 
 /** NIfTI datatype codes this project reads and writes. */
 export const DATATYPES = {
@@ -43,128 +42,366 @@ export interface NiftiImage extends Volume<Float32Array> {
   file: string;
 }
 
+/** Default --max-voxels: 3e9 voxels (12 GB as float32), above a 2048x2048x600 CT. */
+export const DEFAULT_MAX_VOXELS = 3_000_000_000;
+
 export interface ReadOptions {
-  /** Reject NaN voxels (default true: NaN in a CT poisons training silently). */
+  /** Reject NaN and +-Inf voxels (default true: either poisons resampling and training silently). */
   rejectNaN?: boolean;
+  /** Files with more than one 3-D volume (4-D and up): the 0-based volume to read; without it they are refused. */
+  volume?: number;
+  /** Refuse a volume of more voxels than this before reading its data (default DEFAULT_MAX_VOXELS). */
+  maxVoxels?: number;
 }
 
-function toArrayBuffer(buf: Uint8Array): ArrayBuffer {
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+/** "contains 2 non-finite voxel(s) of 24 (1 NaN, 1 +Inf)", or undefined when every voxel is finite. */
+export function nonFiniteProblem(data: Float32Array): string | undefined {
+  let nan = 0, pos = 0, neg = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) {
+      if (Number.isNaN(v)) nan++;
+      else if (v > 0) pos++;
+      else neg++;
+    }
+  }
+  const total = nan + pos + neg;
+  if (total === 0) return undefined;
+  if (total === nan) return `contains ${nan} NaN voxel(s) of ${data.length}`;
+  const parts = [[nan, "NaN"], [pos, "+Inf"], [neg, "-Inf"]].filter(([k]) => k).map(([k, name]) => `${k} ${name}`);
+  return `contains ${total} non-finite voxel(s) of ${data.length} (${parts.join(", ")}); finite values only`;
 }
 
-/** Read a .nii or .nii.gz file. */
-export function readNifti(file: string, options: ReadOptions = {}): NiftiImage {
-  let bytes: Buffer;
+/** Where the voxels of the volume to read lie in the (uncompressed) byte stream. */
+interface Layout {
+  header: NiftiHeader;
+  shape: Vec3;
+  name: DataTypeName;
+  bpv: number;
+  /** Voxels per 3-D volume. */
+  n: number;
+  volumes: number;
+  dataStart: number;
+  dataEnd: number;
+  /** vox_offset + every volume: the stream's length by the header. */
+  expectedEnd: number;
+}
+
+function describeType(code: number): string {
+  const name = NIFTI_TYPE_NAMES[code];
+  return name ? `${name} (code ${code})` : `code ${code}, not a NIfTI datatype`;
+}
+
+function planLayout(h: NiftiHeader, file: string, options: ReadOptions): Layout {
+  const ndim = h.dims[0];
+  if (!(ndim >= 1 && ndim <= 7)) throw new NiftiError(file, `header dim[0] = ${ndim} is not in 1..7`);
+  const dims = h.dims.slice(1, ndim + 1);
+  if (dims.some((d) => !(d >= 1) || !Number.isSafeInteger(d))) throw new NiftiError(file, `bad dimensions ${JSON.stringify(dims)}`);
+  const shape = [0, 1, 2].map((i) => dims[i] ?? 1) as Vec3;
+  const volumes = dims.slice(3).reduce((p, d) => p * d, 1);
+  const name = NAME_OF_CODE.get(h.datatypeCode);
+  if (!name) {
+    throw new NiftiError(file, `unsupported datatype ${describeType(h.datatypeCode)}; readable: ${Object.keys(DATATYPES).join(", ")}`);
+  }
+  const bpv = DATATYPES[name].bytes;
+  if (h.bitpix !== bpv * 8) throw new NiftiError(file, `bitpix ${h.bitpix} does not match datatype ${name} (${bpv * 8})`);
+  const n = shape[0] * shape[1] * shape[2];
+  const max = options.maxVoxels ?? DEFAULT_MAX_VOXELS;
+  if (n > max) {
+    throw new NiftiError(
+      file,
+      `${shape.join("x")} = ${n} voxels is above the limit of ${max} (--max-voxels; ${((n * 4) / 1e9).toFixed(1)} GB as float32); raise --max-voxels if the machine has the memory`,
+    );
+  }
+  let k = 0;
+  if (volumes > 1) {
+    if (options.volume === undefined) {
+      throw new NiftiError(file, `a ${ndim}-D file with ${volumes} volumes of ${shape.join("x")} (dims ${dims.join("x")}); pass --volume K (0..${volumes - 1}) to read one`);
+    }
+    k = options.volume;
+  } else if (options.volume !== undefined && options.volume !== 0) {
+    throw new NiftiError(file, `--volume ${options.volume}: the file has one 3-D volume (volume 0)`);
+  }
+  if (!Number.isInteger(k) || k < 0 || k >= volumes) throw new NiftiError(file, `--volume ${k} is not in 0..${volumes - 1}`);
+  const offset = Math.round(h.voxOffset);
+  if (!Number.isFinite(h.voxOffset) || offset < h.headerSize) {
+    throw new NiftiError(file, `vox_offset ${h.voxOffset} is not a position after the ${h.headerSize}-byte header`);
+  }
+  const dataStart = offset + k * n * bpv;
+  return { header: h, shape, name, bpv, n, volumes, dataStart, dataEnd: dataStart + n * bpv, expectedEnd: offset + volumes * n * bpv };
+}
+
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type TypedCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>;
+const TYPED: Record<DataTypeName, TypedCtor> = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/** Bytes in, one volume out: header, then the voxels of the selected volume converted as they arrive. */
+class NiftiDecoder {
+  private head = new Uint8Array(544);
+  private headLen = 0;
+  private layout?: Layout;
+  /** Bytes of the stream consumed so far. */
+  private pos = 0;
+  private out?: Float32Array;
+  private voxel = 0;
+  private carry = new Uint8Array(8);
+  private carryLen = 0;
+  private slope = 1;
+  private inter = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly options: ReadOptions,
+    /** Size of the input: the stream's exact length (plain file) or its compressed size (gzip). */
+    private readonly source: { bytes: number; gzip: boolean },
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    let i = 0;
+    if (!this.layout) {
+      i = this.takeHeader(chunk);
+      if (!this.layout) return;
+    }
+    const L = this.layout;
+    while (i < chunk.length) {
+      const left = chunk.length - i;
+      if (this.pos < L.dataStart) {
+        const k = Math.min(left, L.dataStart - this.pos);
+        i += k;
+        this.pos += k;
+      } else if (this.pos < L.dataEnd) {
+        const k = Math.min(left, L.dataEnd - this.pos);
+        this.decode(chunk.subarray(i, i + k));
+        i += k;
+        this.pos += k;
+      } else {
+        this.pos += left; // later volumes, or bytes past what the header describes (finish() judges)
+        i = chunk.length;
+      }
+    }
+  }
+
+  /** Collect header bytes; once complete, plan the layout and allocate. Returns bytes of `chunk` used. */
+  private takeHeader(chunk: Uint8Array): number {
+    let used = 0;
+    const need = () => {
+      if (this.headLen < 4) return 4;
+      const dv = new DataView(this.head.buffer, 0, 4);
+      // A bad sizeof_hdr is judged on a whole NIfTI-1 header (a short file: "truncated header").
+      return [dv.getInt32(0, true), dv.getInt32(0, false)].find((s) => s === 348 || s === 540) ?? 348;
+    };
+    while (used < chunk.length && this.headLen < need()) {
+      const k = Math.min(chunk.length - used, need() - this.headLen);
+      this.head.set(chunk.subarray(used, used + k), this.headLen);
+      this.headLen += k;
+      used += k;
+    }
+    if (this.headLen < 4 || this.headLen < need()) {
+      this.pos += used;
+      return used;
+    }
+    const h = parseNiftiHeader(this.head.subarray(0, this.headLen), this.file);
+    this.layout = planLayout(h, this.file, this.options);
+    // Before allocating: can the input hold what the header describes? (Deflate inflates at most ~1032:1.)
+    const L = this.layout;
+    if (!this.source.gzip && this.source.bytes !== L.expectedEnd) this.lengthMismatch(this.source.bytes);
+    if (this.source.gzip && L.expectedEnd > this.source.bytes * 1032 + 4096) {
+      throw new NiftiError(
+        this.file,
+        `data length does not match the header: ${this.what()} needs ${L.expectedEnd - Math.round(h.voxOffset)} bytes, ` +
+          `more than a ${this.source.bytes}-byte gzip stream can hold (truncated, or wrong dimensions)`,
+      );
+    }
+    this.out = new Float32Array(this.layout.n);
+    this.slope = Number.isFinite(h.sclSlope) && h.sclSlope !== 0 ? h.sclSlope : 1;
+    this.inter = Number.isFinite(h.sclInter) ? h.sclInter : 0;
+    this.pos += used;
+    return used;
+  }
+
+  private decode(bytes: Uint8Array): void {
+    const { bpv } = this.layout!;
+    let i = 0;
+    if (this.carryLen > 0) {
+      const k = Math.min(bpv - this.carryLen, bytes.length);
+      this.carry.set(bytes.subarray(0, k), this.carryLen);
+      this.carryLen += k;
+      i = k;
+      if (this.carryLen < bpv) return;
+      this.convert(this.carry.subarray(0, bpv));
+      this.carryLen = 0;
+    }
+    const whole = Math.floor((bytes.length - i) / bpv) * bpv;
+    if (whole > 0) this.convert(bytes.subarray(i, i + whole));
+    i += whole;
+    if (i < bytes.length) {
+      this.carry.set(bytes.subarray(i), 0);
+      this.carryLen = bytes.length - i;
+    }
+  }
+
+  /** Whole voxels to float32, scaled. */
+  private convert(bytes: Uint8Array): void {
+    const { name, bpv, header } = this.layout!;
+    const le = header.littleEndian;
+    if (le === HOST_LE && bytes.byteOffset % bpv === 0) {
+      // The common case: a typed view of the bytes, no per-voxel DataView call.
+      const src = new TYPED[name](bytes.buffer, bytes.byteOffset, bytes.length / bpv);
+      const out = this.out!;
+      const base = this.voxel;
+      const { slope, inter } = this;
+      if (slope === 1 && inter === 0) for (let j = 0; j < src.length; j++) out[base + j] = src[j];
+      else for (let j = 0; j < src.length; j++) out[base + j] = src[j] * slope + inter;
+      this.voxel += src.length;
+      return;
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    const out = this.out!;
+    const count = bytes.length / bpv;
+    const base = this.voxel;
+    const get: (j: number) => number = {
+      uint8: (j: number) => view.getUint8(j),
+      int8: (j: number) => view.getInt8(j),
+      int16: (j: number) => view.getInt16(j * 2, le),
+      uint16: (j: number) => view.getUint16(j * 2, le),
+      int32: (j: number) => view.getInt32(j * 4, le),
+      uint32: (j: number) => view.getUint32(j * 4, le),
+      float32: (j: number) => view.getFloat32(j * 4, le),
+      float64: (j: number) => view.getFloat64(j * 8, le),
+    }[name];
+    const { slope, inter } = this;
+    if (slope === 1 && inter === 0) for (let j = 0; j < count; j++) out[base + j] = get(j);
+    else for (let j = 0; j < count; j++) out[base + j] = get(j) * slope + inter;
+    this.voxel += count;
+  }
+
+  private what(): string {
+    const L = this.layout!;
+    return `${L.volumes > 1 ? `${L.volumes} volumes of ` : ""}${L.shape.join("x")} ${L.name}`;
+  }
+
+  private lengthMismatch(streamBytes: number): never {
+    const L = this.layout!;
+    const offset = Math.round(L.header.voxOffset);
+    const have = Math.max(0, streamBytes - offset);
+    const need = L.expectedEnd - offset;
+    throw new NiftiError(
+      this.file,
+      `data length does not match the header: ${this.what()} needs ${need} bytes from offset ${offset}, the file has ${have}` +
+        (have > need ? " (more data than the header's dimensions describe)" : " (truncated?)"),
+    );
+  }
+
+  finish(): NiftiImage {
+    if (!this.layout) {
+      if (this.pos === 0) throw new NiftiError(this.file, "file is empty");
+      throw new NiftiError(this.file, `truncated header: ${this.pos} bytes, a NIfTI-1 header needs 348`);
+    }
+    const L = this.layout;
+    if (this.pos !== L.expectedEnd) this.lengthMismatch(this.pos);
+    const out = this.out!;
+    if (this.options.rejectNaN !== false) {
+      const problem = nonFiniteProblem(out);
+      if (problem) throw new NiftiError(this.file, problem);
+    }
+    const affine = headerAffine(L.header, this.file);
+    return { shape: L.shape, spacing: spacingFromAffine(affine), affine, data: out, datatype: L.name, file: this.file };
+  }
+}
+
+const CHUNK = 1 << 22;
+
+function isGzip(first: Uint8Array): boolean {
+  return first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+}
+
+/**
+ * Feed a byte source (chunks in order; `size` bytes in all) through gunzip if it is gzip, into a decoder.
+ * Gzip: the CRC-32 and the size modulo 2^32 in the trailer are checked after the fact, never used as the size.
+ */
+function decodeStream(file: string, options: ReadOptions, size: number, next: () => Uint8Array | undefined): NiftiImage {
+  let chunk = next();
+  if (!chunk || chunk.length === 0) throw new NiftiError(file, "file is empty");
+  const gzip = isGzip(chunk);
+  const dec = new NiftiDecoder(file, options, { bytes: size, gzip });
+  if (!gzip) {
+    for (; chunk; chunk = next()) dec.push(chunk);
+    return dec.finish();
+  }
+  let ended = false;
+  let crc = 0;
+  let total = 0;
+  const tail = new Uint8Array(8);
+  const gz = new Gunzip((data, final) => {
+    crc = crc32(data, crc);
+    total += data.length;
+    dec.push(data);
+    if (final) ended = true;
+  });
   try {
-    bytes = readFileSync(file);
+    for (let c: Uint8Array | undefined = chunk; c; ) {
+      const following = next();
+      if (c.length >= 8) tail.set(c.subarray(c.length - 8));
+      else tail.set([...tail.subarray(c.length), ...c]);
+      gz.push(c, following === undefined);
+      c = following;
+    }
+  } catch (e) {
+    if (e instanceof NiftiError) throw e;
+    throw new NiftiError(file, `corrupt or truncated gzip stream (${(e as Error).message})`);
+  }
+  if (!ended) throw new NiftiError(file, "corrupt or truncated gzip stream (it ends early)");
+  const dv = new DataView(tail.buffer);
+  if (dv.getUint32(0, true) !== crc >>> 0 || dv.getUint32(4, true) !== total % 2 ** 32) {
+    throw new NiftiError(file, "corrupt gzip stream: the CRC-32 or length in its trailer does not match the data (damaged, concatenated, or with bytes appended)");
+  }
+  return dec.finish();
+}
+
+/** Read a .nii or .nii.gz file (streamed: memory near one float32 copy of the volume). */
+export function readNifti(file: string, options: ReadOptions = {}): NiftiImage {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
   } catch (e) {
     throw new NiftiError(file, `cannot read file (${(e as Error).message})`);
   }
-  return parseNifti(toArrayBuffer(bytes), file, options);
-}
-
-export function parseNifti(input: ArrayBuffer, file: string, options: ReadOptions = {}): NiftiImage {
-  let ab = input;
-  if (ab.byteLength === 0) throw new NiftiError(file, "file is empty");
-  if (nifti.isCompressed(ab)) {
-    try {
-      ab = nifti.decompress(ab) as ArrayBuffer;
-    } catch (e) {
-      throw new NiftiError(file, `corrupt or truncated gzip stream (${(e as Error).message})`);
-    }
-  }
-  if (ab.byteLength < 348) throw new NiftiError(file, `truncated header: ${ab.byteLength} bytes, a NIfTI-1 header needs 348`);
-  if (!nifti.isNIFTI(ab)) {
-    throw new NiftiError(file, "not a NIfTI file: bad magic (expected 'n+1'/'ni1' or 'n+2') or bad sizeof_hdr");
-  }
-  let h: nifti.NIFTI1 | nifti.NIFTI2;
   try {
-    h = nifti.readHeader(ab) as nifti.NIFTI1 | nifti.NIFTI2;
-  } catch (e) {
-    throw new NiftiError(file, `unreadable header (${(e as Error).message})`);
+    const buf = new Uint8Array(CHUNK);
+    return decodeStream(file, options, fstatSync(fd).size, () => {
+      let got: number;
+      try {
+        got = readSync(fd, buf, 0, CHUNK, null);
+      } catch (e) {
+        throw new NiftiError(file, `cannot read file (${(e as Error).message})`);
+      }
+      return got > 0 ? buf.subarray(0, got) : undefined;
+    });
+  } finally {
+    closeSync(fd);
   }
-  const ndim = h.dims[0];
-  if (!(ndim >= 1 && ndim <= 7)) throw new NiftiError(file, `header dim[0] = ${ndim} is not in 1..7`);
-  const shape = [1, 2, 3].map((i) => (i <= ndim ? h.dims[i] : 1)) as Vec3;
-  if (shape.some((n) => !(n >= 1))) throw new NiftiError(file, `bad dimensions ${JSON.stringify(h.dims.slice(1, ndim + 1))}`);
-  const name = NAME_OF_CODE.get(h.datatypeCode);
-  if (!name) throw new NiftiError(file, `unsupported datatype code ${h.datatypeCode}`);
-  const bpv = DATATYPES[name].bytes;
-  if (h.numBitsPerVoxel !== bpv * 8) {
-    throw new NiftiError(file, `bitpix ${h.numBitsPerVoxel} does not match datatype ${name} (${bpv * 8})`);
-  }
-  // Only the first 3D volume of a 4D+ file is read.
-  const n = shape[0] * shape[1] * shape[2];
-  const offset = Math.round(h.vox_offset);
-  const available = ab.byteLength - offset;
-  if (offset < 348 || available < n * bpv) {
-    throw new NiftiError(
-      file,
-      `data length does not match the header: ${shape.join("x")} ${name} needs ${n * bpv} bytes from offset ${offset}, the file has ${Math.max(0, available)}`,
-    );
-  }
-  const view = new DataView(ab, offset, n * bpv);
-  const le = h.littleEndian;
-  const out = new Float32Array(n);
-  const get: (i: number) => number = {
-    uint8: (i: number) => view.getUint8(i),
-    int8: (i: number) => view.getInt8(i),
-    int16: (i: number) => view.getInt16(i * 2, le),
-    uint16: (i: number) => view.getUint16(i * 2, le),
-    int32: (i: number) => view.getInt32(i * 4, le),
-    uint32: (i: number) => view.getUint32(i * 4, le),
-    float32: (i: number) => view.getFloat32(i * 4, le),
-    float64: (i: number) => view.getFloat64(i * 8, le),
-  }[name];
-  const slope = Number.isFinite(h.scl_slope) && h.scl_slope !== 0 ? h.scl_slope : 1;
-  const inter = Number.isFinite(h.scl_inter) ? h.scl_inter : 0;
-  if (slope === 1 && inter === 0) for (let i = 0; i < n; i++) out[i] = get(i);
-  else for (let i = 0; i < n; i++) out[i] = get(i) * slope + inter;
-  if (options.rejectNaN !== false) {
-    const nans = countNaN(out);
-    if (nans > 0) throw new NiftiError(file, `contains ${nans} NaN voxel(s) of ${n}`);
-  }
-  const affine = headerAffine(h, file);
-  return { shape, spacing: spacingFromAffine(affine), affine, data: out, datatype: name, file };
 }
 
-/** sform if set, else qform, else a diagonal from pixdim (NIfTI "method 1"). */
-function headerAffine(h: nifti.NIFTI1 | nifti.NIFTI2, file: string): Mat4 {
-  let a: Mat4;
-  if (h.sform_code > 0) {
-    a = [...h.affine[0], ...h.affine[1], ...h.affine[2], 0, 0, 0, 1];
-  } else if (h.qform_code > 0) {
-    a = quaternToAffine(
-      [h.quatern_b, h.quatern_c, h.quatern_d],
-      [h.qoffset_x, h.qoffset_y, h.qoffset_z],
-      [h.pixDims[1], h.pixDims[2], h.pixDims[3]],
-      h.pixDims[0] < 0 ? -1 : 1,
-    );
-  } else {
-    a = [h.pixDims[1] || 1, 0, 0, 0, 0, h.pixDims[2] || 1, 0, 0, 0, 0, h.pixDims[3] || 1, 0, 0, 0, 0, 1];
-  }
-  if (a.some((v) => !Number.isFinite(v))) throw new NiftiError(file, "affine contains non-finite values");
-  const det =
-    a[0] * (a[5] * a[10] - a[6] * a[9]) - a[1] * (a[4] * a[10] - a[6] * a[8]) + a[2] * (a[4] * a[9] - a[5] * a[8]);
-  if (Math.abs(det) < 1e-12) throw new NiftiError(file, "affine is singular (zero voxel size?)");
-  return a;
-}
-
-export function quaternToAffine(q: Vec3, offset: Vec3, pixdim: Vec3, qfac: number): Mat4 {
-  const [b, c, d] = q;
-  const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
-  const r = [
-    a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c),
-    2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b),
-    2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b,
-  ];
-  const s = [pixdim[0] || 1, pixdim[1] || 1, (pixdim[2] || 1) * (qfac < 0 ? -1 : 1)];
-  return [
-    r[0] * s[0], r[1] * s[1], r[2] * s[2], offset[0],
-    r[3] * s[0], r[4] * s[1], r[5] * s[2], offset[1],
-    r[6] * s[0], r[7] * s[1], r[8] * s[2], offset[2],
-    0, 0, 0, 1,
-  ];
+/** Read NIfTI bytes held in memory (.nii or .nii.gz content). */
+export function parseNifti(input: ArrayBuffer | Uint8Array, file: string, options: ReadOptions = {}): NiftiImage {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  let at = 0;
+  return decodeStream(file, options, bytes.length, () => {
+    if (at >= bytes.length) return undefined;
+    const c = bytes.subarray(at, Math.min(bytes.length, at + CHUNK));
+    at += c.length;
+    return c;
+  });
 }
 
 /** Rotation part of an affine as a NIfTI quaternion (b, c, d) and qfac, after removing voxel sizes. */
@@ -275,14 +512,12 @@ export function writeNifti(file: string, vol: Volume<VoxelArray>, options: Write
   const raw = encodeNifti(vol, options);
   const payload = file.endsWith(".gz") ? gzipSync(raw, { level: 6 }) : raw;
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, payload);
-  renameSync(tmp, file);
+  writeFileAtomic(file, payload);
 }
 
 /** Read a label map: values must be non-negative integers. */
-export function readLabelNifti(file: string): Volume<Uint8Array> & { file: string; maxValue: number } {
-  const img = readNifti(file);
+export function readLabelNifti(file: string, options: Pick<ReadOptions, "maxVoxels"> = {}): Volume<Uint8Array> & { file: string; maxValue: number } {
+  const img = readNifti(file, { maxVoxels: options.maxVoxels });
   let maxValue = 0;
   const out = new Uint8Array(img.data.length);
   for (let i = 0; i < img.data.length; i++) {

@@ -103,7 +103,7 @@ export function siteById(id: string): SiteInfo {
 /**
  * The template key of a PAOT-style relative path, e.g. "10_Decathlon/Task03_Liver/imagesTr/x.nii.gz"
  * -> "10_03", "05_KiTS/img/x.nii.gz" -> "05". BTCV ("01") labels numbered >= 60 use "01_2", as in the
- * reference code. Returns undefined when the path does not start with a PAOT dataset folder.
+ * reference code (case number from "img0061" / "label0061" / "case0061" names only). Returns undefined when the path does not start with a PAOT dataset folder.
  */
 export function templateKeyFromPath(relPath: string): string | undefined {
   const parts = relPath.split(/[\\/]/).filter((p) => p && p !== ".");
@@ -116,8 +116,10 @@ export function templateKeyFromPath(relPath: string): string | undefined {
     return task ? `10_${task[1]}` : undefined;
   }
   if (num === "01") {
-    const file = parts[parts.length - 1] ?? "";
-    const n = /(\d+)\D*$/.exec(file.replace(/\.nii(\.gz)?$/, ""));
+    // Only BTCV's own naming ("img0061", "label0061", the phantom's "case0061") carries a case number;
+    // digits elsewhere in a name (e.g. "float64") are not one.
+    const file = (parts[parts.length - 1] ?? "").replace(/\.nii(\.gz)?$/, "");
+    const n = /^(?:img|label|case)[-_]?(\d+)$/i.exec(file);
     if (n && Number(n[1]) >= 60) return "01_2";
   }
   return TEMPLATES[num] ? num : undefined;

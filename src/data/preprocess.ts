@@ -3,7 +3,7 @@
  * spacing, labels mapped to the 32-class ontology (partial labels: only the template's classes),
  * HU window to [0, 1], crop to the body. This is the reference's MONAI preprocessing in plain TypeScript.
  */
-import { NiftiError, readLabelNifti, readNifti } from "./nifti.js";
+import { NiftiError, readLabelNifti, readNifti, type ReadOptions } from "./nifti.js";
 import { PREPROCESSING, TOTALSEG_TEMPLATE_KEY, TOTALSEG_TO_CLASS, templateClasses, templateLabelLut } from "./ontology.js";
 import {
   axisCodes,
@@ -30,6 +30,8 @@ export interface PreprocessOptions {
   cropForeground?: boolean;
   /** Pad every axis to at least this size (the training patch). */
   minShape?: Vec3;
+  /** How to read the image (--volume of a 4-D file, --max-voxels); the label gets the same voxel limit. */
+  read?: Pick<ReadOptions, "volume" | "maxVoxels">;
 }
 
 export interface PreparedVolumes {
@@ -38,6 +40,59 @@ export interface PreparedVolumes {
   /** Class ids with at least one voxel. */
   classesPresent: number[];
   sourceOrientation: string;
+  /** Doubts about the input that did not stop it (e.g. an image that does not look like CT). */
+  warnings: string[];
+}
+
+/**
+ * Does an image look like CT in HU? CT has air near -1000 HU (around the body, in the lungs) and a
+ * range within about [-1100, 4000]; MR and other modalities have arbitrary, mostly positive intensities.
+ */
+export function notCtReason(data: Float32Array): string | undefined {
+  let lo = Infinity, hi = -Infinity, air = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (v <= -800) air++;
+  }
+  const range = `intensities ${lo.toFixed(0)}..${hi.toFixed(0)}`;
+  if (lo > -500) return `${range}: no air near -1000 HU`;
+  if (air / data.length < 0.001) return `${range}: almost no voxel near -1000 HU (air)`;
+  if (lo < -2100 || hi > 10000) return `${range}: outside the HU range of CT`;
+  return undefined;
+}
+
+/** TotalSegmentator "total" (CT) ids whose HU is distinctive: lungs are air, parenchymal organs are soft tissue. */
+const TOTALSEG_HU_RULES: { ids: number[]; what: string; lo: number; hi: number }[] = [
+  { ids: [10, 11, 12, 13, 14], what: "lung lobes", lo: -1100, hi: -300 },
+  { ids: [1, 2, 3, 5], what: "spleen, kidneys and liver", lo: -150, hi: 400 },
+];
+
+/**
+ * Label ids that cannot mean what TotalSegmentator's CT map says, judged by the image's HU under them
+ * (e.g. an MR label map, whose ids number other structures). One line per implausible id.
+ */
+export function totalsegLabelProblems(labels: Uint8Array, image: Float32Array): string[] {
+  const sum = new Float64Array(256), count = new Float64Array(256);
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i];
+    if (v) {
+      sum[v] += image[i];
+      count[v]++;
+    }
+  }
+  const problems: string[] = [];
+  for (const rule of TOTALSEG_HU_RULES) {
+    for (const id of rule.ids) {
+      if (count[id] < 20) continue;
+      const mean = sum[id] / count[id];
+      if (mean < rule.lo || mean > rule.hi) problems.push(`label ${id} (${rule.what} in the CT map) has mean ${mean.toFixed(0)} HU, expected ${rule.lo}..${rule.hi}`);
+    }
+  }
+  const unknown = [...new Set(labels)].filter((v) => v > 117);
+  if (unknown.length) problems.push(`label ids ${unknown.join(", ")} are beyond TotalSegmentator's 117 CT classes`);
+  return problems;
 }
 
 /** Map raw label values to class ids; values the mapping does not know are errors (template) or dropped. */
@@ -67,8 +122,8 @@ export function mapLabels(raw: Uint8Array, mapping: LabelMapping, templateKey: s
 
 export function preprocessCase(imageFile: string, labelFile: string, opts: PreprocessOptions): PreparedVolumes {
   const [lo, hi] = opts.huWindow ?? (PREPROCESSING.huWindow as [number, number]);
-  const img = readNifti(imageFile);
-  const lab = readLabelNifti(labelFile);
+  const img = readNifti(imageFile, opts.read);
+  const lab = readLabelNifti(labelFile, { maxVoxels: opts.read?.maxVoxels });
   if (img.shape.some((n, i) => n !== lab.shape[i])) {
     throw new NiftiError(labelFile, `label shape ${lab.shape.join("x")} does not match image ${imageFile} shape ${img.shape.join("x")}`);
   }
@@ -76,6 +131,19 @@ export function preprocessCase(imageFile: string, labelFile: string, opts: Prepr
     throw new NiftiError(labelFile, `label affine does not match the affine of image ${imageFile} (same grid required)`);
   }
   const sourceOrientation = axisCodes(img.affine);
+  const warnings: string[] = [];
+  const notCt = notCtReason(img.data);
+  if (notCt) warnings.push(`${imageFile}: does not look like CT (${notCt}); the HU window and the label maps are for CT`);
+  if (opts.labelMapping === "totalseg") {
+    const problems = totalsegLabelProblems(lab.data, img.data);
+    if (problems.length) {
+      throw new NiftiError(
+        labelFile,
+        `not TotalSegmentator's CT ("total") label map: ${problems.join("; ")}${notCt ? ` (and the image does not look like CT: ${notCt})` : ""}; ` +
+          `an MR (total_mr) label map is not supported`,
+      );
+    }
+  }
   const classes = mapLabels(lab.data, opts.labelMapping, opts.templateKey, labelFile);
   let image: Volume<Float32Array> = reorientToRAS({ shape: img.shape, spacing: img.spacing, affine: img.affine, data: img.data });
   let label: Volume<Uint8Array> = reorientToRAS({ shape: lab.shape, spacing: lab.spacing, affine: lab.affine, data: classes });
@@ -92,7 +160,7 @@ export function preprocessCase(imageFile: string, labelFile: string, opts: Prepr
   }
   const seen = new Set<number>();
   for (const v of label.data) if (v) seen.add(v);
-  return { image, label, classesPresent: [...seen].sort((a, b) => a - b), sourceOrientation };
+  return { image, label, classesPresent: [...seen].sort((a, b) => a - b), sourceOrientation, warnings };
 }
 
 /** Labels other than the template key's own classes must not appear (partial-label contract). */

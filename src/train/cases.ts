@@ -4,7 +4,7 @@
  * paper's site order (D1..D16), cases in manifest order within a site; never shuffled.
  */
 import { join } from "node:path";
-import { readManifest, type Manifest, type ManifestCase, type Split } from "../data/manifest.js";
+import { preparedFilesProblem, readManifest, type Manifest, type ManifestCase, type Split } from "../data/manifest.js";
 import { readLabelNifti, readNifti, NiftiError } from "../data/nifti.js";
 import { SITES, templateClasses } from "../data/ontology.js";
 import { padToAtLeast, sameGeometry, type Vec3, type Volume } from "../data/volume.js";
@@ -54,6 +54,25 @@ export class CaseStore {
 
   list(split: Split, sites?: string[]): ManifestCase[] {
     return orderedCases(this.manifest, split, sites);
+  }
+
+  /**
+   * The training stream: the train split in stream order, without cases whose label has none of their
+   * template's classes (nothing to learn from; prep reported them), with a note naming those. Every
+   * file of the stream is checked now, so that a missing or truncated one stops the run before it starts.
+   */
+  trainStream(sites: string[] | undefined, log: (line: string) => void): ManifestCase[] {
+    const all = this.list("train", sites);
+    const unlabelled = all.filter((c) => c.classesPresent.length === 0);
+    if (unlabelled.length) {
+      log(`train: note: skipping ${unlabelled.length} case(s) with no labelled voxel (see massive prep's report): ${unlabelled.map((c) => c.id).join(", ")}`);
+    }
+    const stream = all.filter((c) => c.classesPresent.length > 0);
+    const problems = stream.map((c) => preparedFilesProblem(this.dir, c)).filter((p): p is string => p !== undefined);
+    if (problems.length) {
+      throw new Error(`${this.dir}: ${problems.length} prepared file(s) unusable, run massive prep again:\n  ${problems.slice(0, 10).join("\n  ")}`);
+    }
+    return stream;
   }
 
   load(c: ManifestCase, idx: number): TrainingCase {

@@ -18,6 +18,8 @@ export interface StepEvent {
 }
 
 export interface ArrivalEvent {
+  /** Steps done before this arrival. */
+  it: number;
   pos: number;
   site: string;
   memorySize: number;
@@ -41,7 +43,18 @@ export interface BatchEvent {
   model: UniversalUNet;
 }
 
+export interface StartEvent {
+  /** The iteration training continues from (0: a fresh run). */
+  it: number;
+  /** Continued from a checkpoint. */
+  resumed: boolean;
+  /** The checkpoint's run had already finished. */
+  done: boolean;
+}
+
 export interface TrainEvents {
+  /** Once the run's state is settled (fresh, or a checkpoint verified), before any other event. */
+  onStart?: (e: StartEvent) => void | Promise<void>;
   /** Before each step, synchronously: e.g. the PyTorch twin's trace records the very patches trained on. */
   onBatch?: (e: BatchEvent) => void;
   onStep?: (e: StepEvent) => void | Promise<void>;

@@ -17,6 +17,7 @@ import { Rng, type RngState } from "../util/rng.js";
 import { AdamW } from "./adamw.js";
 import { CaseStore } from "./cases.js";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { checkResume, dataFingerprint, type DataFingerprint } from "./resume-check.js";
 import { validateConfig, type TrainConfig } from "./config.js";
 import type { TrainEvents } from "./events.js";
 import { cosineLr, onlineBudget, usableStreamLength } from "./schedule.js";
@@ -43,7 +44,7 @@ export interface RepeatedState {
   rng: RngState;
 }
 
-export type RunState = (OnlineState | RepeatedState) & { config: TrainConfig; optStep: number; done: boolean };
+export type RunState = (OnlineState | RepeatedState) & { config: TrainConfig; optStep: number; done: boolean; data?: DataFingerprint };
 
 export interface TrainOptions {
   config: TrainConfig;
@@ -81,7 +82,7 @@ let embeddingCache: number[][] | undefined;
 
 export function loadTextEmbedding(): number[][] {
   if (!embeddingCache) {
-    const file = process.env.MASSIVE_EXPERIMENT_TEXT ?? assetPath("txt_encoding.json");
+    const file = assetPath("txt_encoding.json");
     const j = JSON.parse(readFileSync(file, "utf8")) as { embedding?: number[][]; shape?: number[] };
     if (!Array.isArray(j.embedding) || j.embedding.length !== 32 || j.embedding[0].length !== 512) {
       throw new Error(`${file}: expected "embedding" of shape [32, 512]`);
@@ -122,28 +123,29 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
   await initBackend({ log });
   const store = opts.store ?? new CaseStore(opts.data, opts.config.roi);
-  const stream = store.list("train", opts.sites);
+  const stream = store.trainStream(opts.sites, log);
   if (stream.length === 0) throw new Error(`${opts.data}: no training cases${opts.sites ? ` for sites ${opts.sites.join(",")}` : ""}`);
+  const data = dataFingerprint(opts.data, stream, opts.sites);
   let state: RunState;
   const model = createModel(opts.config);
   const opt = new AdamW(model.params.trainable, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: opts.config.weightDecay });
+  let resumed = false;
   try {
     if (opts.resume && opts.runDir && hasCheckpoint(opts.runDir)) {
       const ck = loadCheckpoint<RunState>(opts.runDir);
       state = ck.state;
-      const saved = JSON.stringify({ ...state.config, seed: undefined });
-      const asked = JSON.stringify({ ...opts.config, seed: undefined });
-      if (saved !== asked || state.config.seed !== opts.config.seed) {
-        throw new Error(`${ck.dir}: the checkpoint was made with another configuration; start a new run folder or pass the same flags`);
-      }
+      resumed = true;
+      for (const note of [...ck.warnings, ...checkResume(ck.dir, state, opts.config, data)]) log(`warning: ${note}`);
       model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
       opt.importArrays(ck.arrays.filter((a) => a.name.includes(":")), state.optStep, ck.dir);
       log(`resumed from ${ck.dir} at iteration ${state.it}/${state.budget}`);
     } else {
+      if (opts.resume && opts.runDir) log(`no checkpoint in ${opts.runDir}: starting a fresh run`);
       validateConfig(opts.config);
-      state = freshState(opts.config, stream.length);
+      state = { ...freshState(opts.config, stream.length), data };
       if (opts.init) for (const line of describeInit(opts.init, loadGenesisWeights(model, opts.init))) log(line);
     }
+    await opts.events?.onStart?.({ it: state.it, resumed, done: state.done });
   } catch (e) {
     model.dispose();
     opt.dispose();
@@ -256,7 +258,7 @@ class Runner {
           for (let i = st.pos; i < Math.min(len, st.pos + B); i++) arrivals.push({ idx: i, site: this.stream[i].site });
           mem.arrive(arrivals);
           st.pos += arrivals.length;
-          await this.opts.events?.onArrival?.({ pos: st.pos, site: arrivals[0].site, memorySize: mem.size });
+          await this.opts.events?.onArrival?.({ it: st.it, pos: st.pos, site: arrivals[0].site, memorySize: mem.size });
           if (mem.size < N && st.pos < len) {
             await this.maybeSiteEnd(st); // fill first: no training yet
             continue;
