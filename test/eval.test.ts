@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { dice, relativeDiceDrop, summariseDice } from "../src/eval/dice.js";
 import { gaussianImportance, windowStarts } from "../src/eval/sliding-window.js";
 
-test("Dice by hand", () => {
-  assert.equal(dice([1, 1, 0, 0], [1, 0, 1, 0]), 0.5);
-  assert.equal(dice([1, 1], [1, 1]), 1);
+test("Dice by hand (the reference's 2|P n G| / (|P| + |G| + 1))", () => {
+  assert.equal(dice([1, 1, 0, 0], [1, 0, 1, 0]), 0.4);
+  assert.equal(dice([1, 1], [1, 1]), 0.8);
   assert.equal(dice([0, 0], [1, 1]), 0);
 });
 

@@ -4,6 +4,7 @@ import { maxCoverageRemovals } from "../src/memory/coverage.js";
 import type { MemoryItem, MemoryState } from "../src/memory/item.js";
 import { createMemory, DynamicMemory, LinearMemory, memoryFromState, SelectiveMemory } from "../src/memory/memory.js";
 import { chooseRemovals } from "../src/memory/removal.js";
+import { cosineLr, onlineBudget, usableStreamLength } from "../src/train/schedule.js";
 import { Rng } from "../src/util/rng.js";
 
 const F: number[][] = [
@@ -97,12 +98,78 @@ test("SM: fewer than K candidates -> nothing protected; entropy ties protect the
   assert.deepEqual(tie.protected, [0]);
 });
 
-test("SM: the lifespan fallback never removes a protected item", () => {
+test("SM: the lifespan fallback removes the oldest among all items, protected ones included (as the reference)", () => {
   const items = seenItems(F, [0.1, 0.1, 0.1, 0.1, 0.9], [9, 8, 7, 6, 10]);
-  // K = 4 -> item 4 protected; candidates 0..3 (4); capacity 2 -> r = 3, 4 < 6 -> lifespan among the others.
+  // K = 4 -> item 4 protected; candidates 0..3 (4); capacity 2 -> r = 3, 4 < 6 -> the 3 longest-lived of
+  // all five items leave: 4 (lifespan 10, the protected one), 0 (9), 1 (8).
   const d = chooseRemovals(state("sm", 2, items, 4));
   assert.equal(d.rule, "lifespan");
-  assert.deepEqual(d.remove, [0, 1, 2]);
+  assert.deepEqual(d.protected, [4]);
+  assert.deepEqual(d.remove, [4, 0, 1]);
+});
+
+test("LM observe: the loss is overwritten (no averaging); no feature, no entropy in the memory state", () => {
+  const m = new LinearMemory(4);
+  m.arrive([{ idx: 3, site: "D1" }]);
+  m.observe(3, { loss: 1, feature: [2, 0], entropy: 0.4 });
+  m.observe(3, { loss: 3, feature: [0, 5], entropy: 0.8 });
+  const it = m.items[0];
+  assert.equal(it.loss, 3);
+  assert.equal(it.feature, undefined);
+  assert.equal(it.entropy, undefined);
+  assert.deepEqual([it.seen, it.numSeen], [true, 2]);
+  // Monitoring only (Figure 3): the BCE term, Polyak-averaged, apart from the decision state.
+  assert.ok(Math.abs(it.monitorEntropy! - 0.6) < 1e-12);
+  assert.ok(Math.abs(m.snapshot()[0].entropy! - 0.6) < 1e-12);
+});
+
+test("DM observe: loss and feature Polyak-averaged, no entropy stored; the monitoring entropy changes no decision", () => {
+  const m = new DynamicMemory(4);
+  m.arrive([{ idx: 7, site: "D2" }]);
+  m.observe(7, { loss: 1, feature: [2, 0], entropy: 0.4 });
+  m.observe(7, { loss: 3, feature: [0, 5], entropy: 0.8 });
+  const it = m.items[0];
+  assert.equal(it.loss, 2);
+  assert.ok(Math.abs(it.feature![0] - Math.SQRT1_2) < 1e-12 && Math.abs(it.feature![1] - Math.SQRT1_2) < 1e-12);
+  assert.equal(it.entropy, undefined);
+  assert.ok(Math.abs(it.monitorEntropy! - 0.6) < 1e-12);
+  // Same features, wildly different monitoring entropies: the same removals.
+  const a = seenItems(F).map((x, i) => ({ ...x, entropy: undefined, monitorEntropy: i }));
+  const b = seenItems(F).map((x, i) => ({ ...x, entropy: undefined, monitorEntropy: 10 - i }));
+  assert.deepEqual(chooseRemovals(state("dm", 3, a)), chooseRemovals(state("dm", 3, b)));
+});
+
+test("limit_num_seen_coeff: DM/SM items seen coeff * S times leave after the step; LM ignores it; off by default", () => {
+  for (const kind of ["dm", "sm"] as const) {
+    const m = createMemory(kind, 4, 4, 0.5, 2); // coeff 1, S 2
+    m.arrive([{ idx: 0, site: "D1" }, { idx: 1, site: "D1" }]);
+    m.observeBatch([0, 1], [{ loss: 1, feature: [1, 0], entropy: 0.1 }, { loss: 1, feature: [0, 1], entropy: 0.1 }]);
+    assert.equal(m.size, 2);
+    // Both observations of a batch are recorded before the filter (the reference's update_sample_stats).
+    m.observeBatch([0, 0], [{ loss: 1, feature: [1, 0], entropy: 0.1 }, { loss: 1, feature: [1, 0], entropy: 0.1 }]);
+    assert.deepEqual(m.items.map((x) => x.idx), [1]);
+    assert.equal(memoryFromState(m.toJSON()).state.maxNumSeen, 2);
+  }
+  const off = createMemory("dm", 4);
+  assert.equal(off.state.maxNumSeen, undefined);
+  off.arrive([{ idx: 0, site: "D1" }]);
+  for (let k = 0; k < 5; k++) off.observe(0, { loss: 1, feature: [1, 0], entropy: 0.1 });
+  assert.equal(off.size, 1);
+  const lm = createMemory("lm", 4, 4, 0.5, 1);
+  lm.arrive([{ idx: 0, site: "D1" }]);
+  lm.observe(0, { loss: 1, feature: [1, 0], entropy: 0.1 });
+  assert.equal(lm.size, 1);
+});
+
+test("budget and learning-rate progress as the reference: floor(len / B) * S; step k at progress (k + 1) / budget", () => {
+  assert.equal(onlineBudget(10, 1, 5), 50);
+  assert.equal(onlineBudget(10, 3, 2), 6); // the drop_last sampler: 9 cases arrive, not ceil(20 / 3) = 7
+  assert.equal(usableStreamLength(10, 3), 9);
+  assert.equal(onlineBudget(2, 4, 100), 0);
+  // train.py advances the batch counter before adjust_learning_rate: lr(k) = base/2 (1 + cos(pi k / len)), k = 1..len.
+  assert.ok(Math.abs(cosineLr(1e-4, 0, 4) - 1e-4 * 0.5 * (1 + Math.cos(Math.PI / 4))) < 1e-15);
+  assert.equal(cosineLr(1e-4, 3, 4), 0);
+  assert.ok(Math.abs(cosineLr(1e-4, 1, 4) - 0.5e-4) < 1e-15);
 });
 
 test("observe: first values stored, then Polyak averaging with gamma 0.5 and renormalised features", () => {
@@ -180,7 +247,8 @@ test("SM keeps hard but redundant cases that DM drops", () => {
         m.observe(idx, { loss: 1, feature, entropy: hard ? 1 : 0.1 });
       }
     }
-    return m.items.filter((x) => x.entropy === 1).length;
+    // DM stores no entropy: count by the snapshot's entropy (SM's stored one, DM's monitoring one).
+    return m.snapshot().filter((x) => x.entropy === 1).length;
   };
   assert.ok(keepHard("sm") > keepHard("dm"), `sm ${keepHard("sm")} vs dm ${keepHard("dm")}`);
 });

@@ -20,7 +20,7 @@ export const trainCommand: CommandSpec = {
   name: "train",
   summary: "train online with a replay memory (lm, dm, sm) or with repeated epochs, writing a run folder",
   usage:
-    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--epochs E] [--seed N] [--sites D1,D2] [--resume]",
+    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--seed N] [--sites D1,D2] [--init <file.pt>] [--resume] [--no-postprocess]",
   options: {
     strategy: { type: "string" },
     profile: { type: "string", default: "smoke" },
@@ -29,6 +29,7 @@ export const trainCommand: CommandSpec = {
     memory: { type: "string" },
     "sampling-rate": { type: "string" },
     "top-k": { type: "string" },
+    "limit-num-seen-coeff": { type: "string" },
     epochs: { type: "string" },
     seed: { type: "string", default: "1" },
     sites: { type: "string" },
@@ -36,8 +37,10 @@ export const trainCommand: CommandSpec = {
     lr: { type: "string" },
     warmup: { type: "string" },
     roi: { type: "string" },
+    init: { type: "string" },
     resume: { type: "boolean", default: false },
     "no-eval": { type: "boolean", default: false },
+    "no-postprocess": { type: "boolean", default: false },
   },
   help: {
     strategy: "lm (linear, FIFO), dm (dynamic), sm (selective) or repeated (epochs over the stored set)",
@@ -47,6 +50,7 @@ export const trainCommand: CommandSpec = {
     memory: "memory size N (online strategies)",
     "sampling-rate": "replays per arriving case S",
     "top-k": "SM: protect the top 1/K by entropy (8, 4, 2 = top 12.5, 25, 50 %)",
+    "limit-num-seen-coeff": "DM/SM: drop items once seen C * S times (the reference's limit_num_seen_coeff; default off)",
     epochs: "repeated: number of epochs",
     seed: "seed of the model, sampling and augmentation",
     sites: "train only on these sites' cases (e.g. S1 for the single-site set)",
@@ -54,8 +58,10 @@ export const trainCommand: CommandSpec = {
     lr: "base learning rate (default: the profile's; smoke 1e-3, mini 2e-3, paper 1e-4)",
     warmup: "fraction of the budget with a linear learning-rate warm-up (default: smoke 0, mini 0.1, paper 0)",
     roi: "patch size x,y,z (multiples of 8; default from the profile)",
+    init: "start the backbone from a PyTorch checkpoint in the Models Genesis UNet3D naming (e.g. Genesis_Chest_CT.pt); logs which parameters were loaded and which were left at their initialisation",
     resume: "continue from the run folder's last checkpoint; refused, naming what differs, if a setting or the data changed (without a checkpoint: a fresh run, said so)",
     "no-eval": "skip the final evaluation on the test split",
+    "no-postprocess": "final evaluation: score the raw thresholded output, without the reference's post-processing",
   },
   async run(v) {
     const strategy = requireString(v.strategy, "strategy", "train") as Strategy;
@@ -67,6 +73,11 @@ export const trainCommand: CommandSpec = {
     if (v.memory !== undefined) overrides.memorySize = parseIntFlag(v.memory, "memory", "train", 0);
     if (v["sampling-rate"] !== undefined) overrides.samplingRate = parseIntFlag(v["sampling-rate"], "sampling-rate", "train", 0);
     if (v["top-k"] !== undefined) overrides.topK = parseIntFlag(v["top-k"], "top-k", "train", 0);
+    if (v["limit-num-seen-coeff"] !== undefined) {
+      const c = Number(v["limit-num-seen-coeff"]);
+      if (!(c >= 0)) throw new UsageError(`massive train: --limit-num-seen-coeff must be a number >= 0 (0: off), got "${v["limit-num-seen-coeff"]}"`);
+      overrides.limitNumSeenCoeff = c;
+    }
     if (v.epochs !== undefined) overrides.epochs = parseIntFlag(v.epochs, "epochs", "train", 0);
     if (v["checkpoint-every"] !== undefined) overrides.checkpointEvery = parseIntFlag(v["checkpoint-every"], "checkpoint-every", "train", 0);
     if (v.lr !== undefined) {
@@ -87,23 +98,24 @@ export const trainCommand: CommandSpec = {
       throw new UsageError(`massive train: ${(e as Error).message}`);
     }
     const sites = parseSites(v.sites);
+    const init = typeof v.init === "string" ? resolve(v.init) : undefined;
     const run = new RunDir(out);
     for (const t of removeStaleTemps(out)) process.stderr.write(`train: removed ${t}, left in ${out} by a killed run\n`);
     const resume = Boolean(v.resume);
     if (!(resume && hasCheckpoint(out))) {
       if (hasCheckpoint(out)) throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
-      run.writeInfo({ config, data, sites, createdAt: new Date().toISOString() });
+      run.writeInfo({ config, data, sites, ...(init ? { init } : {}), createdAt: new Date().toISOString() });
     }
     const store = new CaseStore(data, config.roi);
     if (!v["no-eval"] && store.list("test", sites).length === 0) {
       throw new Error(`${data}: no test cases${sites ? ` for sites ${sites.join(",")}` : ""} for the final evaluation; prepare a test list, or pass --no-eval`);
     }
     const backend = await initBackend();
-    const result = await train({ config, data, store, runDir: out, resume, sites, events: metricsEvents(run) });
+    const result = await train({ config, data, store, runDir: out, resume, sites, init, events: metricsEvents(run) });
     try {
       if (!v["no-eval"]) {
-        const ev = await evaluateSplit(result.model, result.store, config.roi, { split: "test", sites });
-        run.writeJson("final-eval.json", { backend: describeBackend(backend), iterations: result.state.it, ...ev });
+        const ev = await evaluateSplit(result.model, result.store, config.roi, { split: "test", sites, postprocess: !v["no-postprocess"] });
+        run.writeJson("final-eval.json", { backend: describeBackend(backend), iterations: result.state.it, postprocess: !v["no-postprocess"], ...ev });
         console.log(formatDiceSummary(ev.summary));
       }
       console.log(`train: ${strategy} finished ${result.state.it} iterations; run folder ${out}`);
@@ -116,13 +128,14 @@ export const trainCommand: CommandSpec = {
 export const evalCommand: CommandSpec = {
   name: "eval",
   summary: "evaluate a run's last checkpoint on the test split of a prepared folder (Dice per class, averages)",
-  usage: "massive eval --run <run dir> --data <prepared dir> [--split test|train] [--sites D8,D12]",
+  usage: "massive eval --run <run dir> --data <prepared dir> [--split test|train] [--sites D8,D12] [--no-postprocess]",
   options: {
     run: { type: "string" },
     data: { type: "string" },
     split: { type: "string", default: "test" },
     sites: { type: "string" },
     out: { type: "string" },
+    "no-postprocess": { type: "boolean", default: false },
   },
   help: {
     run: "run folder written by massive train",
@@ -130,6 +143,7 @@ export const evalCommand: CommandSpec = {
     split: "test (default) or train",
     sites: "only these sites",
     out: "write the results here (default <run>/eval.json)",
+    "no-postprocess": "score the raw thresholded output, without the reference's post-processing (largest component, vein cut, lung split, tumours inside their organ)",
   },
   async run(v) {
     const runDir = resolve(requireString(v.run, "run", "eval"));
@@ -145,10 +159,10 @@ export const evalCommand: CommandSpec = {
       for (const w of ck.warnings) process.stderr.write(`eval: warning: ${w}\n`);
       model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
       const store = new CaseStore(data, info.config.roi);
-      const ev = await evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites) });
+      const ev = await evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites), postprocess: !v["no-postprocess"] });
       const outFile = typeof v.out === "string" ? resolve(v.out) : resolve(runDir, "eval.json");
       const { writeJsonAtomic } = await import("../train/run-dir.js");
-      writeJsonAtomic(outFile, { checkpointIteration: ck.state.it, data, split, ...ev });
+      writeJsonAtomic(outFile, { checkpointIteration: ck.state.it, data, split, postprocess: !v["no-postprocess"], ...ev });
       console.log(formatDiceSummary(ev.summary));
       console.log(`eval: written to ${outFile}`);
     } finally {

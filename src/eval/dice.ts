@@ -5,7 +5,13 @@
  */
 import { TUMOR_CLASS_IDS } from "../data/ontology.js";
 
+/**
+ * Dice as the reference's utils/utils.py dice_score: 2 |P n G| / (|P| + |G| + 1), the `+ 1` in the
+ * denominator only (so an empty prediction of an empty truth scores 0; the reference, and evaluate.ts,
+ * score only organs whose ground truth is non-empty).
+ */
 export function dice(pred: ArrayLike<boolean | number>, truth: ArrayLike<boolean | number>): number {
+  if (pred.length !== truth.length) throw new Error(`dice: prediction of ${pred.length} voxels, truth of ${truth.length}`);
   let inter = 0, p = 0, t = 0;
   for (let i = 0; i < truth.length; i++) {
     const a = pred[i] ? 1 : 0;
@@ -14,7 +20,7 @@ export function dice(pred: ArrayLike<boolean | number>, truth: ArrayLike<boolean
     p += a;
     t += b;
   }
-  return p + t === 0 ? 1 : (2 * inter) / (p + t);
+  return (2 * inter) / (p + t + 1);
 }
 
 export interface CaseDice {

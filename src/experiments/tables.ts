@@ -139,7 +139,11 @@ export function forgettingPanels(s: ExperimentSettings, results: MethodResults[]
   }));
 }
 
-/** Figure 3: every memory item at the end of `site`, as (source site, stored entropy), per strategy. */
+/**
+ * Figure 3: every memory item at the end of `site`, as (source site, entropy), per strategy. The entropy is
+ * SM's stored one; for LM/DM it is the kit's monitoring entropy recorded apart from the memory state (the
+ * reference's LM/DM store none; see MemorySnapshotItem).
+ */
 export function memoryPoints(results: MethodResults[], site: string, seed?: number): MemoryPoint[] {
   const pts: MemoryPoint[] = [];
   for (const r of results) {

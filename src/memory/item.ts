@@ -7,12 +7,18 @@ export interface MemoryItem {
   lifespan: number;
   seen: boolean;
   numSeen: number;
-  /** Polyak-averaged Dice + BCE loss, once seen. */
+  /** Dice + BCE loss, once seen: LM overwrites it with the latest value, DM/SM Polyak-average it. */
   loss?: number;
-  /** Polyak-averaged, L2-normalised pooled feature, once seen. */
+  /** DM/SM: Polyak-averaged, L2-normalised pooled feature, once seen (LM stores none, as the reference). */
   feature?: number[];
-  /** Polyak-averaged BCE term ("uncertainty" in Figure 3), once seen. */
+  /** SM only: Polyak-averaged BCE term ("uncertainty" in Figure 3), once seen. */
   entropy?: number;
+  /**
+   * LM/DM only, monitoring, not the reference's: the BCE term Polyak-averaged as SM averages its entropy,
+   * recorded so that Figure 3 can place LM/DM items too. The reference's LM/DM store no entropy; no
+   * decision reads this field.
+   */
+  monitorEntropy?: number;
   /** Monitoring only: cosine similarity to the nearest other seen item. */
   nnSimilarity?: number;
 }
@@ -26,6 +32,11 @@ export interface MemoryState {
   topK: number;
   /** Polyak averaging weight of the new value. */
   gamma: number;
+  /**
+   * DM/SM: the reference's `limit_num_seen_coeff * repeat` (off by default: absent or 0): after each
+   * step's observations, items seen at least this many times leave memory.
+   */
+  maxNumSeen?: number;
   items: MemoryItem[];
 }
 

@@ -15,6 +15,10 @@ export interface ArrivingCase {
 export interface MemorySnapshotItem {
   idx: number;
   site: string;
+  /**
+   * For Figure 3: SM's stored entropy; for LM/DM the monitoring entropy recorded apart from the memory's
+   * decision state (`monitorEntropy`: the reference's LM/DM store none). Null until seen.
+   */
   entropy: number | null;
   numSeen: number;
   lifespan: number;
@@ -63,24 +67,52 @@ export class ReplayMemory {
     return Array.from({ length: batch }, () => this.state.items[rng.int(n)].idx);
   }
 
-  /** Step 5: record what training saw for a case still in memory (Polyak averaging after the first time). */
+  /**
+   * Step 5: record what training saw for a case still in memory, as the reference's update_sample_stats:
+   * LM overwrites `loss` (no feature, no entropy); DM stores `loss` and the L2-normalised `feature`, the
+   * first time as they are, later Polyak-averaged (feature re-normalised); SM also `entropy`, averaged
+   * the same way. LM/DM keep the BCE term only as `monitorEntropy` (not the reference's; no decision
+   * reads it). Then, when `maxNumSeen` is set (DM/SM), items seen that many times leave memory.
+   */
   observe(idx: number, obs: Observation): void {
-    const it = this.state.items.find((x) => x.idx === idx);
-    if (!it) return; // it left memory meanwhile
+    this.observeBatch([idx], [obs]);
+  }
+
+  /** Step 5 for one training step's cases (position k of `idx` goes with `obs[k]`). */
+  observeBatch(idx: readonly number[], obs: readonly Observation[]): void {
+    if (idx.length !== obs.length) throw new Error(`observeBatch: ${idx.length} cases but ${obs.length} observations`);
+    let any = false;
+    idx.forEach((id, k) => {
+      const it = this.state.items.find((x) => x.idx === id);
+      if (!it) return; // it left memory meanwhile
+      this.record(it, obs[k]);
+      any = true;
+    });
+    const max = this.state.maxNumSeen ?? 0;
+    if (max > 0 && this.kind !== "lm") this.state.items = this.state.items.filter((x) => x.numSeen < max);
+    if (any) this.updateNearestNeighbours();
+  }
+
+  private record(it: MemoryItem, obs: Observation): void {
     const g = this.state.gamma;
-    const f = l2normalise(obs.feature);
-    if (!it.seen) {
+    const avg = (old: number | undefined, v: number) => (old === undefined ? v : (1 - g) * old + g * v);
+    const first = !it.seen;
+    if (this.kind === "lm") {
       it.loss = obs.loss;
-      it.entropy = obs.entropy;
-      it.feature = f;
     } else {
-      it.loss = (1 - g) * (it.loss ?? obs.loss) + g * obs.loss;
-      it.entropy = (1 - g) * (it.entropy ?? obs.entropy) + g * obs.entropy;
-      it.feature = l2normalise(it.feature!.map((v, i) => (1 - g) * v + g * f[i]));
+      const f = l2normalise(obs.feature);
+      if (first || !it.feature) {
+        it.loss = obs.loss;
+        it.feature = f;
+      } else {
+        it.loss = avg(it.loss, obs.loss);
+        it.feature = l2normalise(it.feature.map((v, i) => (1 - g) * v + g * f[i]));
+      }
     }
+    if (this.kind === "sm") it.entropy = first ? obs.entropy : avg(it.entropy, obs.entropy);
+    else it.monitorEntropy = first ? obs.entropy : avg(it.monitorEntropy, obs.entropy);
     it.seen = true;
     it.numSeen += 1;
-    this.updateNearestNeighbours();
   }
 
   /** Monitoring: each seen item's cosine similarity to its nearest other seen item. */
@@ -94,7 +126,7 @@ export class ReplayMemory {
   }
 
   snapshot(): MemorySnapshotItem[] {
-    return this.state.items.map((x) => ({ idx: x.idx, site: x.site, entropy: x.entropy ?? null, numSeen: x.numSeen, lifespan: x.lifespan }));
+    return this.state.items.map((x) => ({ idx: x.idx, site: x.site, entropy: (this.kind === "sm" ? x.entropy : x.monitorEntropy) ?? null, numSeen: x.numSeen, lifespan: x.lifespan }));
   }
 
   toJSON(): MemoryState {
@@ -109,25 +141,26 @@ export class LinearMemory extends ReplayMemory {
 }
 
 export class DynamicMemory extends ReplayMemory {
-  constructor(capacity: number, gamma = 0.5, items: MemoryItem[] = []) {
-    super({ kind: "dm", capacity, topK: 0, gamma, items });
+  constructor(capacity: number, gamma = 0.5, items: MemoryItem[] = [], maxNumSeen = 0) {
+    super({ kind: "dm", capacity, topK: 0, gamma, items, ...(maxNumSeen > 0 ? { maxNumSeen } : {}) });
   }
 }
 
 export class SelectiveMemory extends ReplayMemory {
-  constructor(capacity: number, topK = 4, gamma = 0.5, items: MemoryItem[] = []) {
-    super({ kind: "sm", capacity, topK, gamma, items });
+  constructor(capacity: number, topK = 4, gamma = 0.5, items: MemoryItem[] = [], maxNumSeen = 0) {
+    super({ kind: "sm", capacity, topK, gamma, items, ...(maxNumSeen > 0 ? { maxNumSeen } : {}) });
   }
 }
 
 export function memoryFromState(state: MemoryState): ReplayMemory {
   const copy = JSON.parse(JSON.stringify(state)) as MemoryState;
   if (copy.kind === "lm") return new LinearMemory(copy.capacity, copy.items);
-  if (copy.kind === "dm") return new DynamicMemory(copy.capacity, copy.gamma, copy.items);
-  if (copy.kind === "sm") return new SelectiveMemory(copy.capacity, copy.topK, copy.gamma, copy.items);
+  if (copy.kind === "dm") return new DynamicMemory(copy.capacity, copy.gamma, copy.items, copy.maxNumSeen ?? 0);
+  if (copy.kind === "sm") return new SelectiveMemory(copy.capacity, copy.topK, copy.gamma, copy.items, copy.maxNumSeen ?? 0);
   throw new Error(`unknown memory kind ${JSON.stringify((copy as { kind: unknown }).kind)}`);
 }
 
-export function createMemory(kind: MemoryKind, capacity: number, topK = 4, gamma = 0.5): ReplayMemory {
-  return memoryFromState({ kind, capacity, topK, gamma, items: [] });
+/** `maxNumSeen`: the reference's `limit_num_seen_coeff * S` for DM/SM (0: off, the default). */
+export function createMemory(kind: MemoryKind, capacity: number, topK = 4, gamma = 0.5, maxNumSeen = 0): ReplayMemory {
+  return memoryFromState({ kind, capacity, topK, gamma, items: [], ...(maxNumSeen > 0 ? { maxNumSeen } : {}) });
 }

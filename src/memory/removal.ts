@@ -10,7 +10,7 @@ export interface RemovalDecision {
   remove: number[];
   /** Which rule decided: "fifo", "lifespan" (the < 2r fallback), "coverage", or "none". */
   rule: "fifo" | "lifespan" | "coverage" | "none";
-  /** SM: positions protected for their entropy in this step. */
+  /** SM: positions kept out of the max-coverage candidates for their entropy in this step (the lifespan fallback may still remove them, as the reference). */
   protected: number[];
 }
 
@@ -36,9 +36,10 @@ export function chooseRemovals(state: MemoryState): RemovalDecision {
     candidates = candidates.filter((p) => !protectedPos.includes(p));
   }
   if (candidates.length < 2 * r) {
-    // Too few seen items to judge redundancy: the longest-lived leave (protected ones stay).
-    const pool = items.map((_, p) => p).filter((p) => !protectedPos.includes(p));
-    return { remove: topBy(pool, (p) => items[p].lifespan, r), rule: "lifespan", protected: protectedPos };
+    // Too few candidates to judge redundancy: the r longest-lived among *all* items leave, unseen and
+    // protected ones included (the reference's SMBatchSampler.resize_memory sorts every item's lifespan).
+    const all = items.map((_, p) => p);
+    return { remove: topBy(all, (p) => items[p].lifespan, r), rule: "lifespan", protected: protectedPos };
   }
   const picked = maxCoverageRemovals(candidates.map((p) => items[p].feature ?? []), r);
   return { remove: picked.map((k) => candidates[k]), rule: "coverage", protected: protectedPos };

@@ -124,24 +124,7 @@ export class UniversalUNet {
       ? tf.tensor2d(Float32Array.from(classes.flatMap((k) => Array.from({ length: NUM_CLASSES }, (_, j) => (j === k - 1 ? 1 : 0)))), [classes.length, NUM_CLASSES])
       : undefined;
     const p = this.params;
-    const skips: tf.Tensor5D[] = [];
-    let h = x;
-    for (let i = 0; i < 4; i++) {
-      h = convBnRelu(p, `down${i}.a`, h, ctx);
-      h = convBnRelu(p, `down${i}.b`, h, ctx);
-      if (i < 3) {
-        skips.push(h);
-        h = tf.maxPool3d(h, 2, 2, "valid");
-      }
-    }
-    const bottleneck = h;
-    for (let i = 0; i < 3; i++) {
-      const up = convTranspose(p, `up${i}.t`, h);
-      // conv(concat(up, skip)) computed as conv(up, W_up) + conv(skip, W_skip): the same function, without
-      // the channel concat whose gradient (SplitV) is very slow on the wasm backend.
-      h = convBnRelu(p, `up${i}.a`, [up, skips[2 - i]], ctx);
-      h = convBnRelu(p, `up${i}.b`, h, ctx);
-    }
+    const { bottleneck, decoder: h } = this.backbone(x, ctx);
     // Pooled feature: GroupNorm + ReLU + global average pool + 1x1 conv.
     const pooled = tf.mean(tf.relu(groupNorm(p, "gap.gn", bottleneck)), [1, 2, 3]) as tf.Tensor2D;
     const feature = tf.add(tf.matMul(pooled, p.get("gap.w") as tf.Tensor2D), p.get("gap.b")) as tf.Tensor2D;
@@ -163,6 +146,34 @@ export class UniversalUNet {
     }
     const logits = (b === 1 ? tf.expandDims(logitsPerCase[0], 0) : tf.stack(logitsPerCase)) as tf.Tensor5D;
     return { logits, feature };
+  }
+
+  /**
+   * The Models Genesis UNet3D backbone: the bottleneck [B, D/8, H/8, W/8, w4] (the reference's out512) and
+   * the decoder's last features [B, D, H, W, w1] (its out_up_64).
+   */
+  backbone(x: tf.Tensor5D, ctx: ForwardContext): { bottleneck: tf.Tensor5D; decoder: tf.Tensor5D } {
+    UniversalUNet.checkInputShape(x.shape);
+    const p = this.params;
+    const skips: tf.Tensor5D[] = [];
+    let h = x;
+    for (let i = 0; i < 4; i++) {
+      h = convBnRelu(p, `down${i}.a`, h, ctx);
+      h = convBnRelu(p, `down${i}.b`, h, ctx);
+      if (i < 3) {
+        skips.push(h);
+        h = tf.maxPool3d(h, 2, 2, "valid");
+      }
+    }
+    const bottleneck = h;
+    for (let i = 0; i < 3; i++) {
+      const up = convTranspose(p, `up${i}.t`, h);
+      // conv(concat(up, skip)) computed as conv(up, W_up) + conv(skip, W_skip): the same function, without
+      // the channel concat whose gradient (SplitV) is very slow on the wasm backend.
+      h = convBnRelu(p, `up${i}.a`, [up, skips[2 - i]], ctx);
+      h = convBnRelu(p, `up${i}.b`, h, ctx);
+    }
+    return { bottleneck, decoder: h };
   }
 
   /** Inference: BatchNorm as config.inferenceBatchNorm says; running statistics are never updated here. */

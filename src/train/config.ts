@@ -32,6 +32,11 @@ export interface TrainConfig {
   augment: boolean;
   /** Dice term of the loss (default "rows", the reference's). */
   dice: DiceForm;
+  /**
+   * DM/SM: the reference's `limit_num_seen_coeff` (off by default: absent or 0): items seen at least
+   * coeff * S times leave memory after the step that saw them.
+   */
+  limitNumSeenCoeff?: number;
   /** Fraction of the budget spent warming the learning rate up linearly (0: none, as the reference). */
   warmup?: number;
 }
@@ -105,6 +110,9 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.weightDecay >= 0)) bad(`weight decay must be >= 0, got ${c.weightDecay}`);
   if (!(c.polyakGamma > 0 && c.polyakGamma <= 1)) bad(`polyak gamma must be in (0, 1], got ${c.polyakGamma}`);
   if (c.warmup !== undefined && !(c.warmup >= 0 && c.warmup < 1)) bad(`warm-up must be a fraction in [0, 1), got ${c.warmup}`);
+  if (c.limitNumSeenCoeff !== undefined && !(c.limitNumSeenCoeff >= 0 && Number.isFinite(c.limitNumSeenCoeff))) {
+    bad(`limit-num-seen coefficient must be >= 0 (0: off), got ${c.limitNumSeenCoeff}`);
+  }
   if (c.dice !== "rows" && c.dice !== "squared") bad(`dice must be rows or squared, got "${String(c.dice)}"`);
   if (c.model.init !== undefined && c.model.init !== "pytorch" && c.model.init !== "he") bad(`model init must be pytorch or he, got "${String(c.model.init)}"`);
   if (c.model.inferenceBatchNorm !== undefined && !["batch", "running"].includes(c.model.inferenceBatchNorm)) {

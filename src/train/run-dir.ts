@@ -13,6 +13,8 @@ export interface RunInfo {
   config: TrainConfig;
   data: string;
   sites?: string[];
+  /** Pre-trained weights the run started from (`massive train --init <file.pt>`). */
+  init?: string;
   createdAt: string;
   backend?: string;
 }

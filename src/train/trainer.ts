@@ -9,6 +9,7 @@ import { NO_AUGMENT, PAPER_AUGMENT, samplePatch } from "../data/augment.js";
 import type { ManifestCase } from "../data/manifest.js";
 import { createMemory, memoryFromState, type ReplayMemory } from "../memory/memory.js";
 import type { MemoryState } from "../memory/item.js";
+import { describeInit, loadGenesisWeights } from "../model/init-weights.js";
 import { UniversalUNet } from "../model/universal-unet.js";
 import { assetPath } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
@@ -19,7 +20,7 @@ import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { checkResume, dataFingerprint, type DataFingerprint } from "./resume-check.js";
 import { validateConfig, type TrainConfig } from "./config.js";
 import type { TrainEvents } from "./events.js";
-import { cosineLr } from "./schedule.js";
+import { cosineLr, onlineBudget, usableStreamLength } from "./schedule.js";
 import { trainStep } from "./step.js";
 
 export interface OnlineState {
@@ -62,6 +63,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Show a progress bar / plain progress lines (default true). */
   progress?: boolean;
+  /** A PyTorch checkpoint (Models Genesis UNet3D names) for the backbone of a fresh run (init-weights.ts). */
+  init?: string;
 }
 
 export interface TrainResult {
@@ -99,12 +102,13 @@ function freshState(cfg: TrainConfig, streamLength: number): RunState {
     const perEpoch = Math.ceil(streamLength / cfg.batchSize);
     return { kind: "repeated", epoch: 0, order: [], posInEpoch: 0, it: 0, budget: cfg.epochs * perEpoch, rng, config: cfg, optStep: 0, done: false };
   }
-  const memory = createMemory(cfg.strategy, cfg.memorySize, cfg.topK, cfg.polyakGamma).toJSON();
+  const maxNumSeen = (cfg.limitNumSeenCoeff ?? 0) > 0 ? cfg.limitNumSeenCoeff! * cfg.samplingRate : 0;
+  const memory = createMemory(cfg.strategy, cfg.memorySize, cfg.topK, cfg.polyakGamma, maxNumSeen).toJSON();
   return {
     kind: "online",
     pos: 0,
     it: 0,
-    budget: Math.ceil((streamLength * cfg.samplingRate) / cfg.batchSize),
+    budget: onlineBudget(streamLength, cfg.batchSize, cfg.samplingRate),
     pendingReplays: 0,
     sitesEnded: [],
     rng,
@@ -139,6 +143,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (opts.resume && opts.runDir) log(`no checkpoint in ${opts.runDir}: starting a fresh run`);
       validateConfig(opts.config);
       state = { ...freshState(opts.config, stream.length), data };
+      if (opts.init) for (const line of describeInit(opts.init, loadGenesisWeights(model, opts.init))) log(line);
     }
     await opts.events?.onStart?.({ it: state.it, resumed, done: state.done });
   } catch (e) {
@@ -236,7 +241,7 @@ class Runner {
   private async maybeSiteEnd(st: OnlineState): Promise<void> {
     if (st.pos === 0) return;
     const cur = this.stream[st.pos - 1].site;
-    const next = st.pos < this.stream.length ? this.stream[st.pos].site : undefined;
+    const next = st.pos < usableStreamLength(this.stream.length, this.cfg.batchSize) ? this.stream[st.pos].site : undefined;
     if (cur === next || st.sitesEnded.includes(cur)) return;
     st.sitesEnded.push(cur);
     await this.opts.events?.onSiteEnd?.({ site: cur, it: st.it, memory: this.memory!.snapshot(), model: this.model });
@@ -245,7 +250,7 @@ class Runner {
   private async runOnline(st: OnlineState): Promise<boolean> {
     const mem = this.memory!;
     const { batchSize: B, samplingRate: S, memorySize: N } = this.cfg;
-    const len = this.stream.length;
+    const len = usableStreamLength(this.stream.length, B);
     while (st.it < st.budget) {
       if (st.pendingReplays === 0) {
         if (st.pos < len) {
@@ -264,7 +269,7 @@ class Runner {
       }
       const picked = mem.sample(B, this.rng);
       const r = await this.step(picked);
-      picked.forEach((idx, k) => mem.observe(idx, r.perCase[k]));
+      mem.observeBatch(picked, r.perCase);
       st.pendingReplays -= 1;
       if (st.pendingReplays === 0) await this.maybeSiteEnd(st);
       if (await this.afterStep()) return true;
