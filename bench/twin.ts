@@ -3,7 +3,8 @@
  * weights; every step's patch, template organs, organ-ratio weights, learning rate and loss), replay the
  * trace in the PyTorch twin (bench/twin.py), and print both learning curves and the per-class test Dice
  * side by side. Same data, same crops, same loss and schedule: a gap between the two columns is the kit's
- * implementation, not the recipe.
+ * implementation, not the recipe. Both sides score the raw thresholded output (the kit's evaluation without
+ * its post-processing, which the twin does not have).
  *
  * npm run twin -- --data <prepared dir> [--out work/twin] [--profile mini] [--epochs 60] [--seed 1]
  *   [--sites S1] [--no-augment] [--eval-every 240] [--dice rows|squared] [--init pytorch|he]
@@ -126,7 +127,7 @@ async function runKit(data: string, out: string): Promise<SideResult> {
   let present: Set<number>[] = [];
   let model: UniversalUNet | undefined;
   const evalAt = async (it: number, model: UniversalUNet) => {
-    const r = await evaluateSplit(model, store, config.roi, { progress: false, blend });
+    const r = await evaluateSplit(model, store, config.roi, { progress: false, blend, postprocess: false });
     evals.push(summaryPoint(it, r.summary));
     process.stderr.write(`kit eval at step ${it}: organ average ${r.summary.organAverage?.toFixed(3)}\n`);
   };
@@ -159,7 +160,7 @@ async function runKit(data: string, out: string): Promise<SideResult> {
   });
   [images, labels, stepsFile].forEach(closeSync);
   const seconds = (performance.now() - t0) / 1000;
-  const final = summaryPoint(result.state.it, (await evaluateSplit(result.model, store, config.roi, { progress: false, blend })).summary);
+  const final = summaryPoint(result.state.it, (await evaluateSplit(result.model, store, config.roi, { progress: false, blend, postprocess: false })).summary);
   evals.push(final);
   await writeWeights(result.model, out, "final");
   result.dispose();
