@@ -1,9 +1,10 @@
 /**
- * NIfTI-1 and NIfTI-2 single-file headers, parsed from their bytes (either endianness), and the
+ * NIfTI-1 and NIfTI-2 single-file headers, parsed from their bytes (either endianness) with nifti-reader-js, and the
  * voxel-to-world affine by the standard's rules: method 3 (sform_code > 0) the srow rows; else method 2
  * (qform_code > 0) the quaternion with pixdim and qfac; else method 1, x = pixdim[1] * i etc. Voxel sizes
  * must be positive where they are used: pixdim <= 0 is refused rather than guessed.
  */
+import * as nifti from "nifti-reader-js";
 import { NiftiError } from "./nifti-error.js";
 import type { Mat4, Vec3 } from "./volume.js";
 
@@ -74,47 +75,42 @@ export function parseNiftiHeader(bytes: Uint8Array, file: string): NiftiHeader {
     const magic = text(344, 4);
     if (magic === "ni1\0") throw new NiftiError(file, "a two-file NIfTI (.hdr/.img pair, magic 'ni1'); only single-file .nii/.nii.gz is read");
     if (magic !== "n+1\0") throw new NiftiError(file, "not a NIfTI file: bad magic (expected 'n+1'/'ni1' or 'n+2') or bad sizeof_hdr");
-    const f32 = (at: number) => dv.getFloat32(at, le);
-    return {
-      version,
-      littleEndian,
-      headerSize: 348,
-      dims: Array.from({ length: 8 }, (_, i) => dv.getInt16(40 + 2 * i, le)),
-      datatypeCode: dv.getInt16(70, le),
-      bitpix: dv.getInt16(72, le),
-      pixdim: Array.from({ length: 8 }, (_, i) => f32(76 + 4 * i)),
-      voxOffset: f32(108),
-      sclSlope: f32(112),
-      sclInter: f32(116),
-      qformCode: dv.getInt16(252, le),
-      sformCode: dv.getInt16(254, le),
-      quatern: [f32(256), f32(260), f32(264)],
-      qoffset: [f32(268), f32(272), f32(276)],
-      srow: [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => f32(280 + 16 * r + 4 * c))),
-    };
+  } else {
+    if (bytes.length < 540) throw new NiftiError(file, `truncated header: ${bytes.length} bytes, a NIfTI-2 header needs 540`);
+    if (text(4, 4) !== "n+2\0") {
+      throw new NiftiError(file, text(4, 4) === "ni2\0" ? "a two-file NIfTI-2 (.hdr/.img pair); only single-file .nii/.nii.gz is read" : "not a NIfTI file: bad magic (expected 'n+1'/'ni1' or 'n+2') or bad sizeof_hdr");
+    }
   }
-  if (bytes.length < 540) throw new NiftiError(file, `truncated header: ${bytes.length} bytes, a NIfTI-2 header needs 540`);
-  if (text(4, 4) !== "n+2\0") {
-    throw new NiftiError(file, text(4, 4) === "ni2\0" ? "a two-file NIfTI-2 (.hdr/.img pair); only single-file .nii/.nii.gz is read" : "not a NIfTI file: bad magic (expected 'n+1'/'ni1' or 'n+2') or bad sizeof_hdr");
+  // The fields come from nifti-reader-js (the package the kit reads NIfTI headers with); the kit checks
+  // them and computes the affine by the standard's precedence itself (nifti-reader-js prefers a qform whose
+  // code exceeds the sform's, and keeps no srow then), so the srow rows are read here.
+  let h: nifti.NIFTI1 | nifti.NIFTI2 | null;
+  try {
+    h = nifti.readHeader(bytes.slice().buffer as ArrayBuffer) as nifti.NIFTI1 | nifti.NIFTI2 | null;
+  } catch (e) {
+    throw new NiftiError(file, `unreadable header (${(e as Error).message})`);
   }
-  const f64 = (at: number) => dv.getFloat64(at, le);
-  const i64 = (at: number) => Number(dv.getBigInt64(at, le));
+  if (!h) throw new NiftiError(file, "unreadable header");
+  const srow =
+    version === 1
+      ? [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => dv.getFloat32(280 + 16 * r + 4 * c, le)))
+      : [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => dv.getFloat64(400 + 32 * r + 8 * c, le)));
   return {
     version,
     littleEndian,
-    headerSize: 540,
-    dims: Array.from({ length: 8 }, (_, i) => i64(16 + 8 * i)),
-    datatypeCode: dv.getInt16(12, le),
-    bitpix: dv.getInt16(14, le),
-    pixdim: Array.from({ length: 8 }, (_, i) => f64(104 + 8 * i)),
-    voxOffset: i64(168),
-    sclSlope: f64(176),
-    sclInter: f64(184),
-    qformCode: dv.getInt32(344, le),
-    sformCode: dv.getInt32(348, le),
-    quatern: [f64(352), f64(360), f64(368)],
-    qoffset: [f64(376), f64(384), f64(392)],
-    srow: [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => f64(400 + 32 * r + 8 * c))),
+    headerSize: version === 1 ? 348 : 540,
+    dims: Array.from({ length: 8 }, (_, i) => Number(h.dims[i])),
+    datatypeCode: h.datatypeCode,
+    bitpix: h.numBitsPerVoxel,
+    pixdim: Array.from({ length: 8 }, (_, i) => h.pixDims[i]),
+    voxOffset: Number(h.vox_offset),
+    sclSlope: h.scl_slope,
+    sclInter: h.scl_inter,
+    qformCode: h.qform_code,
+    sformCode: h.sform_code,
+    quatern: [h.quatern_b, h.quatern_c, h.quatern_d],
+    qoffset: [h.qoffset_x, h.qoffset_y, h.qoffset_z],
+    srow,
   };
 }
 
