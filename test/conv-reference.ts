@@ -2,6 +2,8 @@
  * Float64 reference loops for 3D convolution (output, input gradient, filter gradient) and the shared
  * test cases: used by the wasm kernel tests (kernels.test.ts) and the webgpu ones (webgpu.test.ts).
  */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../src/util/rng.js";
 
 export type S5 = [number, number, number, number, number];
@@ -74,3 +76,29 @@ export const CASES: { x: S5; f: S5; s: number; pad: "same" | "valid" }[] = [
   { x: [2, 9, 4, 6, 2], f: [1, 3, 2, 2, 3], s: 1, pad: "same" },
 ];
 
+
+export type ConvCase = { x: S5; f: S5; s: number; pad: "same" | "valid" };
+
+/**
+ * Run Conv3D and both gradient kernels of the active backend on a random case and compare each with the
+ * float64 loops (relative error <= 1e-4); tensors are disposed. Reads with data(), so webgpu works too.
+ */
+export async function checkConvCase(c: ConvCase, rng: Rng, setting: string): Promise<void> {
+  const x = rand(c.x, rng), w = rand(c.f, rng);
+  const g = geo(c.x, c.f, c.s, c.pad);
+  const dy = rand([c.x[0], g.oD, g.oH, g.oW, c.f[4]], rng);
+  const ref = reference(c.x, c.f, c.s, c.pad, x, w, dy);
+  const xt = tf.tensor5d(Float32Array.from(x), c.x);
+  const wt = tf.tensor5d(Float32Array.from(w), c.f);
+  const dyt = tf.tensor5d(Float32Array.from(dy), ref.outShape as S5);
+  const y = tf.conv3d(xt, wt, c.s, c.pad);
+  const dx = tf.engine().runKernel("Conv3DBackpropInputV2", { dy: dyt, filter: wt }, { strides: [c.s, c.s, c.s], pad: c.pad, inputShape: c.x }) as tf.Tensor;
+  const dw = tf.engine().runKernel("Conv3DBackpropFilterV2", { x: xt, dy: dyt }, { strides: [c.s, c.s, c.s], pad: c.pad, filterShape: c.f }) as tf.Tensor;
+  const [yd, dxd, dwd] = (await Promise.all([y.data(), dx.data(), dw.data()])) as Float32Array[];
+  const name = `${setting} ${JSON.stringify(c)}`;
+  assert.deepEqual(y.shape, ref.outShape);
+  assert.ok(relErr(yd, ref.y) <= 1e-4, `conv ${name}: ${relErr(yd, ref.y)}`);
+  assert.ok(relErr(dxd, ref.dx) <= 1e-4, `dx ${name}: ${relErr(dxd, ref.dx)}`);
+  assert.ok(relErr(dwd, ref.dw) <= 1e-4, `dW ${name}: ${relErr(dwd, ref.dw)}`);
+  tf.dispose([xt, wt, dyt, y, dx, dw]);
+}

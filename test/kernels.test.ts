@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { Rng } from "../src/util/rng.js";
-import { CASES, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
+import { CASES, checkConvCase, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { setColumnBlockFloats } from "../src/kernels/conv3d-im2col.js";
 import { columnLoopsInUse, useJavaScriptColumnLoops } from "../src/kernels/wasm-kernels.js";
 import { setSplitColumnFloats } from "../src/kernels/conv3d-parallel.js";
@@ -35,7 +35,7 @@ test("wasm Conv3D, input and filter gradients match float64 loops (rel. err <= 1
     const workerBefore = setConvWorker(undefined);
     useJavaScriptColumnLoops(setting.js);
     try {
-      checkCases(setting.name);
+      await checkCases(setting.name);
     } finally {
       setColumnBlockFloats(before);
       setSplitColumnFloats(splitBefore);
@@ -45,26 +45,9 @@ test("wasm Conv3D, input and filter gradients match float64 loops (rel. err <= 1
   }
 });
 
-function checkCases(setting: string) {
+async function checkCases(setting: string): Promise<void> {
   const rng = new Rng(2024);
-  for (const c of CASES) {
-    const x = rand(c.x, rng), w = rand(c.f, rng);
-    const g = geo(c.x, c.f, c.s, c.pad);
-    const dy = rand([c.x[0], g.oD, g.oH, g.oW, c.f[4]], rng);
-    const ref = reference(c.x, c.f, c.s, c.pad, x, w, dy);
-    const xt = tf.tensor5d(Float32Array.from(x), c.x);
-    const wt = tf.tensor5d(Float32Array.from(w), c.f);
-    const dyt = tf.tensor5d(Float32Array.from(dy), ref.outShape as S5);
-    const y = tf.conv3d(xt, wt, c.s, c.pad);
-    assert.deepEqual(y.shape, ref.outShape);
-    const dx = tf.engine().runKernel("Conv3DBackpropInputV2", { dy: dyt, filter: wt }, { strides: [c.s, c.s, c.s], pad: c.pad, inputShape: c.x }) as tf.Tensor;
-    const dw = tf.engine().runKernel("Conv3DBackpropFilterV2", { x: xt, dy: dyt }, { strides: [c.s, c.s, c.s], pad: c.pad, filterShape: c.f }) as tf.Tensor;
-    const name = `${setting} ${JSON.stringify(c)}`;
-    assert.ok(relErr(y.dataSync(), ref.y) <= 1e-4, `conv ${name}: ${relErr(y.dataSync(), ref.y)}`);
-    assert.ok(relErr(dx.dataSync(), ref.dx) <= 1e-4, `dx ${name}: ${relErr(dx.dataSync(), ref.dx)}`);
-    assert.ok(relErr(dw.dataSync(), ref.dw) <= 1e-4, `dW ${name}: ${relErr(dw.dataSync(), ref.dw)}`);
-    tf.dispose([xt, wt, dyt, y, dx, dw]);
-  }
+  for (const c of CASES) await checkConvCase(c, rng, setting);
 }
 
 test("the convolution worker computes parts bit-identical to the main thread, and to the float64 loops", async () => {
@@ -79,7 +62,7 @@ test("the convolution worker computes parts bit-identical to the main thread, an
   const splitBefore = setSplitColumnFloats(1);
   try {
     const jobs = worker.jobsDone;
-    checkCases("two depth parts, second on the worker");
+    await checkCases("two depth parts, second on the worker");
     assert.ok(worker.jobsDone > jobs, "the worker computed no part");
     // Same inputs with and without the worker: the same bits (training stays deterministic).
     const rng = new Rng(9);

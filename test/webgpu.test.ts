@@ -7,7 +7,7 @@ import { describeBackend, initBackend, releaseWebGpu, type BackendReport } from 
 import { collapseBroadcast } from "../src/kernels/webgpu/rank-collapse.js";
 import { chunkPlan, conv3dFilterGradWebGpu } from "../src/kernels/webgpu/conv3d-filter-grad.js";
 import { Rng } from "../src/util/rng.js";
-import { CASES, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
+import { CASES, checkConvCase, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { smokePrepared } from "./fixtures.js";
 
 /**
@@ -82,23 +82,7 @@ test("webgpu: Conv3D, its input and filter gradients and the transposed-convolut
   const rng = new Rng(2024);
   // Plus a case with several 64-wide tiles in both dimensions of the filter gradient, partial ones included.
   for (const c of [...CASES, { x: [1, 5, 4, 6, 8] as S5, f: [3, 3, 3, 8, 80] as S5, s: 1, pad: "same" as const }]) {
-    const x = rand(c.x, rng), w = rand(c.f, rng);
-    const g = geo(c.x, c.f, c.s, c.pad);
-    const dy = rand([c.x[0], g.oD, g.oH, g.oW, c.f[4]], rng);
-    const ref = reference(c.x, c.f, c.s, c.pad, x, w, dy);
-    const xt = tf.tensor5d(Float32Array.from(x), c.x);
-    const wt = tf.tensor5d(Float32Array.from(w), c.f);
-    const dyt = tf.tensor5d(Float32Array.from(dy), ref.outShape as S5);
-    const y = tf.conv3d(xt, wt, c.s, c.pad);
-    const dx = tf.engine().runKernel("Conv3DBackpropInputV2", { dy: dyt, filter: wt }, { strides: [c.s, c.s, c.s], pad: c.pad, inputShape: c.x }) as tf.Tensor;
-    const dw = tf.engine().runKernel("Conv3DBackpropFilterV2", { x: xt, dy: dyt }, { strides: [c.s, c.s, c.s], pad: c.pad, filterShape: c.f }) as tf.Tensor;
-    const [yd, dxd, dwd] = await Promise.all([y.data(), dx.data(), dw.data()]);
-    const name = JSON.stringify(c);
-    assert.deepEqual(y.shape, ref.outShape);
-    assert.ok(relErr(yd as Float32Array, ref.y) <= 1e-4, `conv ${name}: ${relErr(yd as Float32Array, ref.y)}`);
-    assert.ok(relErr(dxd as Float32Array, ref.dx) <= 1e-4, `dx ${name}: ${relErr(dxd as Float32Array, ref.dx)}`);
-    assert.ok(relErr(dwd as Float32Array, ref.dw) <= 1e-4, `dW ${name}: ${relErr(dwd as Float32Array, ref.dw)}`);
-    tf.dispose([xt, wt, dyt, y, dx, dw]);
+    await checkConvCase(c, rng, "webgpu");
   }
   // Transposed convolution (the U-Net's up path): its gradients through the kit's registered gradient.
   const xs: S5 = [1, 2, 3, 2, 5], fs: S5 = [2, 2, 2, 4, 5];
