@@ -254,6 +254,11 @@ def predict_volume(model, image_zyx, roi_zyx, classes, blend):
     return acc > 0 if blend == "logits" else acc > 0.5
 
 
+def has_class(code, k):
+    """Channel k of the kit's post-label codes (src/data/post-label.ts: organ + 32 * (tumour - 25))."""
+    return (code >> 5) == k - 25 if k > 25 else (code & 31) == k
+
+
 def dice_score(pred, truth):
     p, t = pred.sum().item(), truth.sum().item()
     return 1.0 if p + t == 0 else 2 * (pred & truth).sum().item() / (p + t)
@@ -272,13 +277,13 @@ def evaluate(model, data_dir, roi_xyz, blend, templates):
         label = np.asarray(nib.load(os.path.join(data_dir, c["label"])).dataobj).astype(np.uint8).transpose(2, 1, 0)
         image = pad_to_at_least(image, roi_zyx)
         label = pad_to_at_least(label, roi_zyx)
-        present = [k for k in templates[c["template"]] if (label == k).any()]
+        present = [k for k in templates[c["template"]] if has_class(label, k).any()]
         if not present:
             continue
         pred = predict_volume(model, image, roi_zyx, present, blend)
         lab = torch.from_numpy(label)
         for i, k in enumerate(present):
-            per_class.setdefault(k, []).append(dice_score(pred[i], lab == k))
+            per_class.setdefault(k, []).append(dice_score(pred[i], has_class(lab, k)))
     model.train()
     means = {k: sum(v) / len(v) for k, v in sorted(per_class.items())}
     organ = [v for k, v in means.items() if k not in TUMOR_IDS]
@@ -332,7 +337,7 @@ def main():
         for b in range(B):
             organs = s["organs"][b]
             lab = torch.from_numpy(labels[k + b].astype(np.int64))
-            target = torch.stack([(lab == c).float() for c in organs])
+            target = torch.stack([has_class(lab, c).float() for c in organs])
             ch = [classes.index(c) for c in organs]
             loss, _ = case_loss(logits[b, ch], target, s["weights"][b], a.dice)
             losses.append(loss)

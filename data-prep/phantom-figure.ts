@@ -7,7 +7,9 @@ import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readListFile } from "../src/data/listfile.js";
 import { readLabelNifti, readNifti } from "../src/data/nifti.js";
-import { templateKeyFromPath, templateLabelLut } from "../src/data/ontology.js";
+import { templateKeyFromPath } from "../src/data/ontology.js";
+import { splitRightLeft, transferLabels } from "../src/data/label-transfer.js";
+import { displayClass } from "../src/data/post-label.js";
 import type { SiteLook } from "../src/data/phantom.js";
 import { drawAxialSlice, classColor, RgbCanvas } from "../src/report/canvas.js";
 import { encodePng } from "../src/report/png.js";
@@ -32,8 +34,9 @@ export function writePhantomFigure(phantomDir: string, outPng: string, scale = 2
     const img = reorientToRAS(readNifti(join(phantomDir, e.image)));
     const labRaw = reorientToRAS(readLabelNifti(join(phantomDir, e.label)));
     const key = templateKeyFromPath(e.image) ?? look.template;
-    const lut = templateLabelLut(key);
-    const classes = labRaw.data.map((v) => lut[v]);
+    // The dataset's own numbering -> post labels -> one class per voxel for the picture.
+    const codes = splitRightLeft({ ...labRaw, data: transferLabels(labRaw.data, key, e.label) }, key).data;
+    const classes = codes.map(displayClass);
     const y0 = gap + 24 + r * (ph + gap);
     const z = Math.floor(img.shape[2] / 2);
     drawAxialSlice(cv, textW + gap, y0, img, z, [-250, 300], scale);

@@ -8,11 +8,11 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatListFile } from "../src/data/listfile.js";
+import { rawDatasetLabels } from "../src/data/label-transfer.js";
 import { writeNifti } from "../src/data/nifti.js";
 import { SITES } from "../src/data/ontology.js";
 import {
   asStored,
-  datasetLabels,
   loadPhantomTemplate,
   phantomGrid,
   randomAnatomy,
@@ -125,7 +125,7 @@ export function runPhantomSet(opts: PhantomSetOptions): PhantomSetSummary {
         continue;
       }
       const r = renderPhantom(template, c.look, anatomy, grid, new Rng(c.noiseSeed));
-      const labels = { ...r.classes, data: datasetLabels(r.classes.data, c.look.template) };
+      const labels = { ...r.classes, data: rawDatasetLabels(r.classes.data, c.look.template) };
       writeNifti(join(opts.out, image), asStored(r.image, c.look), { datatype: "int16", description: `massive phantom ${c.look.siteId}` });
       writeNifti(join(opts.out, label), asStored(labels, c.look), { datatype: "uint8", description: `massive phantom ${c.look.siteId} labels` });
       summary.written++;

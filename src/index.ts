@@ -15,6 +15,8 @@ export * from "./data/augment.js";
 export * from "./data/phantom.js";
 export * from "./data/listfile.js";
 export * from "./data/manifest.js";
+export * from "./data/post-label.js";
+export * from "./data/label-transfer.js";
 
 export * from "./memory/item.js";
 export * from "./memory/coverage.js";

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { postLabel } from "../src/data/post-label.js";
 import assert from "node:assert/strict";
 import { randomClassBalancedCrop, randomPosNegCrop, rot90Patch, samplePatch, zoomPatch, PAPER_AUGMENT, type Patch } from "../src/data/augment.js";
 import { diagonalAffine, type Volume } from "../src/data/volume.js";
@@ -106,17 +107,18 @@ test("per-site augmentation as the reference: zoom only for the Decathlon templa
   assert.equal(zoomed("01"), 0);
   assert.equal(zoomed("15"), 0);
   assert.ok(zoomed("10_03") > 0);
-  // Class-balanced crops: a case with a tumour (27, pancreas tumour) far from its organ (11).
+  // Class-balanced crops: a case with a tumour (28, pancreas tumour; post-label code TUMOUR) far from its organ (11).
+  const TUMOUR = postLabel(0, 28);
   const shape: [number, number, number] = [48, 16, 16];
   const lab: Volume<Uint8Array> = { shape, spacing: [1, 1, 1], affine: diagonalAffine([1, 1, 1]), data: new Uint8Array(48 * 256) };
   const img: Volume = { shape, spacing: [1, 1, 1], affine: diagonalAffine([1, 1, 1]), data: new Float32Array(48 * 256).fill(0.5) };
   for (let z = 6; z < 10; z++) for (let y = 6; y < 10; y++) for (let x = 2; x < 6; x++) lab.data[x + 48 * (y + 16 * z)] = 11;
-  for (let z = 6; z < 10; z++) for (let y = 6; y < 10; y++) for (let x = 42; x < 46; x++) lab.data[x + 48 * (y + 16 * z)] = 27;
+  for (let z = 6; z < 10; z++) for (let y = 6; y < 10; y++) for (let x = 42; x < 46; x++) lab.data[x + 48 * (y + 16 * z)] = TUMOUR;
   const rng = new Rng(2);
   const count = { tumour: 0, organ: 0, n: 700 };
   for (let i = 0; i < count.n; i++) {
     const p = randomClassBalancedCrop(img, lab, [8, 8, 8], rng);
-    if (p.label.includes(27)) count.tumour++;
+    if (p.label.includes(TUMOUR)) count.tumour++;
     if (p.label.includes(11)) count.organ++;
   }
   // Expected 5/7 tumour-centred, 1/7 organ-centred (+ background crops that land on either, rarely).
@@ -124,6 +126,6 @@ test("per-site augmentation as the reference: zoom only for the Decathlon templa
   assert.ok(count.organ / count.n > 0.08 && count.organ / count.n < 0.25, `organ crops ${count.organ / count.n}`);
   // The pos/neg sites never use it: a template 01 case samples pos/neg (2 : 1 labelled : body).
   const posneg = Array.from({ length: 300 }, (_, s) => samplePatch(img, lab, [8, 8, 8], new Rng(100 + s), { ...PAPER_AUGMENT, zoomProb: 0, rot90Prob: 0, shiftProb: 0 }, "01"));
-  const tumourShare = posneg.filter((p) => p.label.includes(27)).length / posneg.length;
+  const tumourShare = posneg.filter((p) => p.label.includes(TUMOUR)).length / posneg.length;
   assert.ok(tumourShare < 0.5, `pos/neg crops hit the tumour ${tumourShare}`);
 });

@@ -178,6 +178,6 @@ test("bad input: label values that are not integers or have no class in the temp
   assertNiftiError(
     () => preprocessCase(img, lab2, { spacing: [1, 1, 1], templateKey: "03", labelMapping: "template" }),
     lab2,
-    /label value 3 has no class: template "03"/,
+    /label value 3 at voxel 3 has no class in dataset "03"/,
   );
 });

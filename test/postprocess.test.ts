@@ -1,10 +1,10 @@
+import { connectedComponents26 } from "../src/data/components.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Vec3 } from "../src/data/volume.js";
 import { dice } from "../src/eval/dice.js";
 import {
   classesNeeded,
-  connectedComponents26,
   cutVeinBelowPancreas,
   dilateCube,
   erodeCube,

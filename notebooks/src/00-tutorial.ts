@@ -19,12 +19,13 @@ const { settings, out } = await massive.openNotebook("00-tutorial");
 //
 // `assets/totalsegmentator-example` holds one real abdominal CT (3 mm, int16 HU) and its TotalSegmentator
 // label map. `readNifti` applies the header's scaling and affine; the TotalSegmentator ids are mapped to the
-// Universal Model's 32 classes.
+// Universal Model's 32 classes as post labels (one byte per voxel holding an organ and the tumour or cyst
+// inside it; `displayClass` picks one class per voxel for the picture).
 
 // %%
 const ct = massive.readNifti(massive.assetPath("totalsegmentator-example", "example_ct_sm.nii.gz"));
 const seg = massive.readLabelNifti(massive.assetPath("totalsegmentator-example", "example_seg.nii.gz"));
-const classes = massive.mapLabels(seg.data, "totalseg", "totalseg", seg.file);
+const classes = massive.mapLabels(seg.data, "totalseg", "totalseg", seg.file).map(massive.displayClass);
 console.log(`shape ${ct.shape.join("x")}, spacing ${ct.spacing.map((s) => s.toFixed(1)).join("x")} mm, orientation ${massive.axisCodes(ct.affine)}`);
 const z = 15;
 await out.figure(massive.sliceFigure(massive.axialSliceRows(ct.data, ct.shape, z), massive.axialSliceRows(classes, ct.shape, z),
@@ -56,7 +57,7 @@ for (const site of ["D1", "D5", "D12"]) {
   const img = massive.readNifti(`${data.stream}/${c.image}`);
   const lab = massive.readLabelNifti(`${data.stream}/${c.label}`);
   const zz = Math.floor(img.shape[2] / 2);
-  await out.figure(massive.sliceFigure(massive.axialSliceRows(img.data, img.shape, zz), massive.axialSliceRows(lab.data, img.shape, zz),
+  await out.figure(massive.sliceFigure(massive.axialSliceRows(img.data, img.shape, zz), massive.axialSliceRows(lab.data.map(massive.displayClass), img.shape, zz),
     `${site} (${c.template}): prepared case, intensities in [0, 1]`, [0, 1]), `-site-${site}`);
 }
 

@@ -7,7 +7,8 @@
  * about its centre (the same magnification, without resampling the whole volume every step).
  */
 import type { Rng } from "../util/rng.js";
-import { PREPROCESSING, TUMOR_CLASS_IDS } from "./ontology.js";
+import { PREPROCESSING } from "./ontology.js";
+import { organOf, tumourOf } from "./post-label.js";
 import { cropBox, voxelCount, type Vec3, type Volume } from "./volume.js";
 
 export interface Patch {
@@ -158,8 +159,8 @@ const CLASS_RATIOS = { background: 1, organ: 1, tumour: 5 } as const;
 export function randomClassBalancedCrop(image: Volume<Float32Array>, label: Volume<Uint8Array>, roi: Vec3, rng: Rng): Patch {
   const kinds: { kind: keyof typeof CLASS_RATIOS; ok: (lab: number, img: number) => boolean }[] = [
     { kind: "background", ok: (l, i) => l === 0 && i > 0 },
-    { kind: "organ", ok: (l) => l > 0 && !TUMOR_CLASS_IDS.includes(l) },
-    { kind: "tumour", ok: (l) => TUMOR_CLASS_IDS.includes(l) },
+    { kind: "organ", ok: (l) => organOf(l) > 0 && tumourOf(l) === 0 },
+    { kind: "tumour", ok: (l) => tumourOf(l) > 0 },
   ];
   const present = kinds.filter((k) => label.data.some((l, v) => k.ok(l, image.data[v])));
   if (present.length === 0) return randomPosNegCrop(image, label, roi, rng);

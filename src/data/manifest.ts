@@ -38,7 +38,8 @@ export interface ManifestFailure {
 }
 
 export interface Manifest {
-  format: "massive-prepared-v1";
+  /** v2: labels are post-label codes (src/data/post-label.ts); v1 held one class id per voxel. */
+  format: "massive-prepared-v2";
   spacing: Vec3;
   huWindow: [number, number];
   cases: ManifestCase[];
@@ -48,7 +49,7 @@ export interface Manifest {
 export const MANIFEST_NAME = "manifest.json";
 
 export function emptyManifest(spacing: Vec3, huWindow: [number, number]): Manifest {
-  return { format: "massive-prepared-v1", spacing, huWindow, cases: [], failures: [] };
+  return { format: "massive-prepared-v2", spacing, huWindow, cases: [], failures: [] };
 }
 
 export function readManifest(dir: string): Manifest {
@@ -60,7 +61,10 @@ export function readManifest(dir: string): Manifest {
   } catch (e) {
     throw new Error(`${file}: manifest is not valid JSON (${(e as Error).message})`);
   }
-  if (m === null || typeof m !== "object" || m.format !== "massive-prepared-v1" || !Array.isArray(m.cases)) {
+  if ((m?.format as string) === "massive-prepared-v1") {
+    throw new Error(`${file}: prepared by an older kit (one class id per voxel, tumours not inside their organ): run massive prep again into a new folder`);
+  }
+  if (m === null || typeof m !== "object" || m.format !== "massive-prepared-v2" || !Array.isArray(m.cases)) {
     throw new Error(`${file}: not a massive manifest (format ${JSON.stringify(m?.format)})`);
   }
   if (!Array.isArray(m.failures)) m.failures = [];

@@ -62,6 +62,9 @@ export const TOTALSEG_TO_CLASS: Readonly<Record<number, number>> = {
   76: 24, // femur_right -> Right Head of Femur
 };
 
+/** TotalSegmentator structures that lie inside an organ: kidney cysts (class 32) inside their kidney. */
+export const TOTALSEG_INSIDE: Readonly<Record<number, number>> = { 23: 3, 24: 2 };
+
 /** Template key for data labelled through the TotalSegmentator mapping: every class it can produce. */
 export const TOTALSEG_TEMPLATE_KEY = "totalseg";
 
@@ -75,8 +78,8 @@ export function templateKeys(): string[] {
 }
 
 /**
- * The class ids a dataset annotates, in the dataset's own label order: label value k in that dataset's
- * files means class template[k - 1] (the reference code's "ToTemplatelabel" rule).
+ * The class ids a dataset annotates (after the label transfer of src/data/label-transfer.ts, which maps
+ * the dataset's own numbering onto them).
  */
 export function templateClasses(key: string): readonly number[] {
   const t = TEMPLATES[key];
@@ -129,12 +132,4 @@ export function templateKeyFromPath(relPath: string): string | undefined {
 export function siteForTemplate(key: string): SiteInfo | undefined {
   const base = key === "01_2" ? "01" : key;
   return SITES.find((s) => s.template === base);
-}
-
-/** A lookup table value -> class id for a dataset's own label numbering (0 stays background). */
-export function templateLabelLut(key: string): Int32Array {
-  const t = templateClasses(key);
-  const lut = new Int32Array(t.length + 1);
-  t.forEach((cls, i) => (lut[i + 1] = cls));
-  return lut;
 }

@@ -5,10 +5,13 @@
  * scanner look (HU gain/offset, noise, blur, contrast phase, reconstruction field of view, stored
  * orientation), and adds what the template lacks: hepatic vessels, the celiac trunk, tumours and cysts.
  * Every case shows all its anatomy; its label file annotates only its site's template, in the dataset's
- * own numbering (label k = template class k), exactly like real PAOT files.
+ * own numbering (src/data/label-transfer.ts: e.g. KiTS's one kidney label for both sides, its tumour
+ * labelled instead of the kidney), exactly like real PAOT files, so that prep's label transfer builds the
+ * post labels from them as it does for real data.
  */
 import { readLabelNifti, readNifti } from "./nifti.js";
-import { SITES, TOTALSEG_TO_CLASS, templateClasses, type SiteInfo } from "./ontology.js";
+import { SITES, TOTALSEG_INSIDE, TOTALSEG_TO_CLASS, templateClasses, type SiteInfo } from "./ontology.js";
+import { isTumourId, postLabel } from "./post-label.js";
 import { assetPath } from "../util/paths.js";
 import { Rng } from "../util/rng.js";
 import { applyAffine, diagonalAffine, flipAxes, gaussianBlur, type Vec3, type Volume } from "./volume.js";
@@ -330,7 +333,7 @@ export function phantomGrid(size?: Vec3, spacing?: Vec3): PhantomGrid {
 export interface RenderedPhantom {
   /** HU, in RAS voxel order. */
   image: Volume<Float32Array>;
-  /** Class ids (1..32) of everything rendered, before partial labelling. */
+  /** Post-label codes (src/data/post-label.ts) of everything rendered, before partial labelling. */
   classes: Volume<Uint8Array>;
 }
 
@@ -384,11 +387,14 @@ export function renderPhantom(t: PhantomTemplate, look: SiteLook, anatomy: CaseA
         const tIdx = xi + tx * (yi + ty * zi);
         const ts = t.seg.data[tIdx];
         const real = trilinear(t.ct.data, t.ct.shape, fx, fy, fz);
-        let c = TOTALSEG_TO_CLASS[ts] ?? 0;
+        const tsClass = TOTALSEG_TO_CLASS[ts] ?? 0;
+        // Post-label code parts: the organ, and the tumour (or the template's cyst) inside it.
+        let c = isTumourId(tsClass) ? (TOTALSEG_INSIDE[ts] ?? 0) : tsClass;
+        let tumour = isTumourId(tsClass) ? tsClass : 0;
         let v: number;
-        if (c && ORGAN_HU[c]) {
+        if (tsClass && ORGAN_HU[tsClass]) {
           const gas = TS_BOWEL.has(ts) && real < -300;
-          v = gas ? -950 + 0.2 * (real + 950) : ORGAN_HU[c][phase] + 0.35 * (real - (t.meanHU.get(ts) ?? real));
+          v = gas ? -950 + 0.2 * (real + 950) : ORGAN_HU[tsClass][phase] + 0.35 * (real - (t.meanHU.get(ts) ?? real));
         } else if (TS_BONE.has(ts)) v = real;
         else if (ts === TS_CARTILAGE) v = 120 + 0.3 * (real - 120);
         else if (TS_MUSCLE.has(ts)) v = 52 + 0.3 * (real - (t.meanHU.get(ts) ?? real));
@@ -409,12 +415,12 @@ export function renderPhantom(t: PhantomTemplate, look: SiteLook, anatomy: CaseA
             ((q[1] - les.center[1]) / les.radii[1]) ** 2 +
             ((q[2] - les.center[2]) / les.radii[2]) ** 2;
           if (e <= 1) {
-            c = les.classId;
+            tumour = les.classId;
             v = les.absolute ? les.hu : v + les.hu;
           }
         }
         hu[o] = v;
-        cls[o] = c;
+        cls[o] = postLabel(c, tumour);
       }
   const blurVox = look.blurMm.map((b, i) => b / spacing[i]) as Vec3;
   const blurred = gaussianBlur({ shape, spacing, affine, data: hu }, blurVox).data;
@@ -448,16 +454,6 @@ function trilinear(data: Float32Array, shape: Vec3, x: number, y: number, z: num
   const c0 = (at(x0, y0, z0) * (1 - wx) + at(x1, y0, z0) * wx) * (1 - wy) + (at(x0, y1, z0) * (1 - wx) + at(x1, y1, z0) * wx) * wy;
   const c1 = (at(x0, y0, z1) * (1 - wx) + at(x1, y0, z1) * wx) * (1 - wy) + (at(x0, y1, z1) * (1 - wx) + at(x1, y1, z1) * wx) * wy;
   return c0 * (1 - wz) + c1 * wz;
-}
-
-/** Partial labelling: class ids -> the dataset's own label values (template order), others -> 0. */
-export function datasetLabels(classes: Uint8Array, templateKey: string): Uint8Array {
-  const tpl = templateClasses(templateKey);
-  const lut = new Uint8Array(256);
-  tpl.forEach((c, k) => (lut[c] = k + 1));
-  const out = new Uint8Array(classes.length);
-  for (let i = 0; i < classes.length; i++) out[i] = lut[classes[i]];
-  return out;
 }
 
 /** The volume as the site's scanner stores it (LPS sites flip x and y). */

@@ -4,7 +4,9 @@
  * HU window to [0, 1], crop to the body. This is the reference's MONAI preprocessing in plain TypeScript.
  */
 import { NiftiError, readLabelNifti, readNifti, type ReadOptions } from "./nifti.js";
-import { PREPROCESSING, TOTALSEG_TEMPLATE_KEY, TOTALSEG_TO_CLASS, templateClasses, templateLabelLut } from "./ontology.js";
+import { splitRightLeft, transferLabels } from "./label-transfer.js";
+import { PREPROCESSING, TOTALSEG_INSIDE, TOTALSEG_TEMPLATE_KEY, TOTALSEG_TO_CLASS, templateClasses } from "./ontology.js";
+import { classesIn, isTumourId, postLabel } from "./post-label.js";
 import {
   axisCodes,
   cropBox,
@@ -95,27 +97,22 @@ export function totalsegLabelProblems(labels: Uint8Array, image: Float32Array): 
   return problems;
 }
 
-/** Map raw label values to class ids; values the mapping does not know are errors (template) or dropped. */
+/**
+ * Raw label values -> post-label codes (src/data/post-label.ts) before the right/left split: a dataset's
+ * own numbering through the label transfer (src/data/label-transfer.ts; unknown values are errors), or
+ * TotalSegmentator's ids, of which structures the kit does not use are background and only the template's
+ * classes are kept.
+ */
 export function mapLabels(raw: Uint8Array, mapping: LabelMapping, templateKey: string, file: string): Uint8Array {
-  const out = new Uint8Array(raw.length);
-  if (mapping === "template") {
-    const lut = templateLabelLut(templateKey);
-    for (let i = 0; i < raw.length; i++) {
-      const v = raw[i];
-      if (v >= lut.length) {
-        throw new NiftiError(
-          file,
-          `label value ${v} has no class: template "${templateKey}" defines labels 1..${lut.length - 1} (${templateClasses(templateKey).join(", ")})`,
-        );
-      }
-      out[i] = lut[v];
-    }
-    return out;
-  }
-  // TotalSegmentator: unmapped structures (bones, muscles, ...) are background; keep only the template's classes.
+  if (mapping === "template") return transferLabels(raw, templateKey, file);
   const keep = new Set(templateClasses(templateKey));
   const lut = new Uint8Array(256);
-  for (const [ts, cls] of Object.entries(TOTALSEG_TO_CLASS)) if (keep.has(cls)) lut[Number(ts)] = cls;
+  for (const [ts, cls] of Object.entries(TOTALSEG_TO_CLASS)) {
+    if (!keep.has(cls)) continue;
+    const organ = TOTALSEG_INSIDE[Number(ts)] ?? 0;
+    lut[Number(ts)] = isTumourId(cls) ? postLabel(keep.has(organ) ? organ : 0, cls) : postLabel(cls);
+  }
+  const out = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i++) out[i] = lut[raw[i]];
   return out;
 }
@@ -147,6 +144,8 @@ export function preprocessCase(imageFile: string, labelFile: string, opts: Prepr
   const classes = mapLabels(lab.data, opts.labelMapping, opts.templateKey, labelFile);
   let image: Volume<Float32Array> = reorientToRAS({ shape: img.shape, spacing: img.spacing, affine: img.affine, data: img.data });
   let label: Volume<Uint8Array> = reorientToRAS({ shape: lab.shape, spacing: lab.spacing, affine: lab.affine, data: classes });
+  // Kidneys, adrenal glands and lungs given as one label: split by side on the RAS grid, before resampling (as the reference).
+  if (opts.labelMapping === "template") label = splitRightLeft(label, opts.templateKey);
   image = windowHU(resample(image, opts.spacing, "linear"), lo, hi);
   label = resample(label, opts.spacing, "nearest");
   if (opts.cropForeground ?? true) {
@@ -158,15 +157,11 @@ export function preprocessCase(imageFile: string, labelFile: string, opts: Prepr
     image = padToAtLeast(image, opts.minShape);
     label = padToAtLeast(label, opts.minShape);
   }
-  const seen = new Set<number>();
-  for (const v of label.data) if (v) seen.add(v);
-  return { image, label, classesPresent: [...seen].sort((a, b) => a - b), sourceOrientation, warnings };
+  return { image, label, classesPresent: classesIn(label.data), sourceOrientation, warnings };
 }
 
 /** Labels other than the template key's own classes must not appear (partial-label contract). */
 export function templateViolations(label: Uint8Array, templateKey: string): number[] {
   const allowed = new Set(templateClasses(templateKey));
-  const bad = new Set<number>();
-  for (const v of label) if (v && !allowed.has(v)) bad.add(v);
-  return [...bad].sort((a, b) => a - b);
+  return classesIn(label).filter((k) => !allowed.has(k));
 }

@@ -5,6 +5,7 @@
 import type { Vec3 } from "../data/volume.js";
 import type { UniversalUNet } from "../model/universal-unet.js";
 import type { TrainingCase } from "../train/cases.js";
+import { classCounts, classMask } from "../data/post-label.js";
 import { dice, summariseDice, type CaseDice, type DiceSummary } from "./dice.js";
 import { classesNeeded, postprocessCase } from "./postprocess.js";
 import { foregroundThreshold, slidingWindow, type Blend } from "./sliding-window.js";
@@ -30,7 +31,8 @@ export async function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: V
   const blend = o.blend ?? "logits";
   const post = o.postprocess ?? true;
   // Only organs of the template with non-empty ground truth count.
-  const present = c.organs.filter((k) => c.label.data.includes(k));
+  const counts = classCounts(c.label.data);
+  const present = c.organs.filter((k) => counts.has(k));
   const out: CaseDice = { caseId: c.id, site: c.site, dice: {} };
   if (present.length === 0) return out;
   // Post-processing may need other classes' raw predictions (pancreas for the vein, both lungs, the organ
@@ -47,9 +49,7 @@ export async function evaluateCase(model: UniversalUNet, c: TrainingCase, roi: V
   });
   const masks = post ? postprocessCase(raw, c.organs, c.image.shape) : raw;
   for (const k of present) {
-    const truth = new Uint8Array(c.label.data.length);
-    for (let v = 0; v < truth.length; v++) truth[v] = c.label.data[v] === k ? 1 : 0;
-    out.dice[k] = dice(masks.get(k) ?? raw.get(k)!, truth);
+    out.dice[k] = dice(masks.get(k) ?? raw.get(k)!, classMask(c.label.data, k));
   }
   return out;
 }

@@ -21,6 +21,7 @@
  * iterative erosion, distance transforms, hole filling), reached only when one lung is over 4x the other
  * and neither half of it dominates; there the kit keeps the two-component split as it is.
  */
+import { componentsBySize, connectedComponents26 } from "../data/components.js";
 import type { Vec3 } from "../data/volume.js";
 
 export type Mask = Uint8Array;
@@ -31,68 +32,10 @@ function checkShape(m: Mask, shape: Vec3, what: string): void {
   if (m.length !== voxels(shape)) throw new Error(`${what}: mask of ${m.length} voxels for shape ${shape.join("x")}`);
 }
 
-export interface Components {
-  /** Component label per voxel (0 = background), 1..count in order of first voxel (x fastest). */
-  labels: Int32Array;
-  /** Voxel count per label; sizes[0] is unused (0). */
-  sizes: number[];
-  count: number;
-}
-
-/** Connected components of the non-zero voxels with 26-connectivity (faces, edges and corners). */
-export function connectedComponents26(mask: Mask, shape: Vec3): Components {
-  checkShape(mask, shape, "connectedComponents26");
-  const [X, Y, Z] = shape;
-  const XY = X * Y;
-  const labels = new Int32Array(mask.length);
-  const sizes = [0];
-  const stack = new Int32Array(mask.length);
-  let count = 0;
-  for (let start = 0; start < mask.length; start++) {
-    if (!mask[start] || labels[start]) continue;
-    count += 1;
-    let size = 0;
-    let top = 0;
-    stack[top++] = start;
-    labels[start] = count;
-    while (top > 0) {
-      const v = stack[--top];
-      size += 1;
-      const x = v % X;
-      const y = Math.floor(v / X) % Y;
-      const z = Math.floor(v / XY);
-      for (let dz = -1; dz <= 1; dz++) {
-        const zz = z + dz;
-        if (zz < 0 || zz >= Z) continue;
-        for (let dy = -1; dy <= 1; dy++) {
-          const yy = y + dy;
-          if (yy < 0 || yy >= Y) continue;
-          for (let dx = -1; dx <= 1; dx++) {
-            const xx = x + dx;
-            if (xx < 0 || xx >= X) continue;
-            const u = xx + X * (yy + Y * zz);
-            if (mask[u] && !labels[u]) {
-              labels[u] = count;
-              stack[top++] = u;
-            }
-          }
-        }
-      }
-    }
-    sizes.push(size);
-  }
-  return { labels, sizes, count };
-}
-
-/** Component labels by size, largest first (ties: the earlier label, i.e. the earlier first voxel). */
-function bySize(c: Components): number[] {
-  return Array.from({ length: c.count }, (_, i) => i + 1).sort((a, b) => c.sizes[b] - c.sizes[a] || a - b);
-}
-
 /** Keep the k largest 26-connected components (extract_topk_largest_candidates; k = 1: the largest). */
 export function largestComponents(mask: Mask, shape: Vec3, k = 1): Mask {
   const c = connectedComponents26(mask, shape);
-  const keep = new Set(bySize(c).slice(0, k));
+  const keep = new Set(componentsBySize(c).slice(0, k));
   const out = new Uint8Array(mask.length);
   for (let i = 0; i < out.length; i++) if (c.labels[i] && keep.has(c.labels[i])) out[i] = 1;
   return out;
@@ -186,7 +129,7 @@ export function splitLungs(right: Mask, left: Mask, shape: Vec3): { right: Mask;
   const c = connectedComponents26(union, shape);
   const n = union.length;
   if (c.count < 2) return { right: new Uint8Array(n), left: new Uint8Array(n) }; // the reference's IndexError
-  const [one, two] = bySize(c);
+  const [one, two] = componentsBySize(c);
   let sx1 = 0, sx2 = 0;
   for (let i = 0; i < n; i++) {
     if (c.labels[i] === one) sx1 += i % X;

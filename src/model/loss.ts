@@ -4,6 +4,7 @@
  * organ ratio. The BCE term is also the case's "entropy" (the uncertainty the memories store).
  */
 import * as tf from "@tensorflow/tfjs";
+import { hasClass } from "../data/post-label.js";
 
 /**
  * Organ-ratio weights for the template organs of one case, from voxel counts over the whole case:
@@ -86,17 +87,16 @@ export function partialLabelLoss(
   return { loss: tf.add(diceTerm, bceTerm) as tf.Scalar, bce: bceTerm, perOrgan: tf.add(diceT, bce) as tf.Tensor1D };
 }
 
-/** One-hot target [D, H, W, T] of the given class ids from a class-id patch (x fastest). */
+/** Multi-hot target [D, H, W, T] of the given class ids from a patch of post-label codes (x fastest). */
 export function oneHotTarget(label: Uint8Array, shape: [number, number, number], organs: readonly number[]): tf.Tensor4D {
   const [nx, ny, nz] = shape;
   const T = organs.length;
-  const pos = new Int16Array(256).fill(-1);
-  organs.forEach((c, k) => (pos[c] = k));
   // Tensor layout [D=z, H=y, W=x, T] so that a patch's x-fastest order is the tensor's row-major order.
+  // Multi-hot: a tumour voxel inside an organ is 1 in both channels (post labels, src/data/post-label.ts).
   const out = new Float32Array(label.length * T);
   for (let i = 0; i < label.length; i++) {
-    const k = pos[label[i]];
-    if (k >= 0) out[i * T + k] = 1;
+    const v = label[i];
+    if (v) for (let k = 0; k < T; k++) if (hasClass(v, organs[k])) out[i * T + k] = 1;
   }
   return tf.tensor4d(out, [nz, ny, nx, T]);
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { preparedFilesProblem, readManifest, type Manifest, type ManifestCase, type Split } from "../data/manifest.js";
 import { readLabelNifti, readNifti, NiftiError } from "../data/nifti.js";
 import { SITES, templateClasses } from "../data/ontology.js";
+import { classCounts, invalidCode } from "../data/post-label.js";
 import { padToAtLeast, sameGeometry, type Vec3, type Volume } from "../data/volume.js";
 import { organRatioWeights } from "../model/loss.js";
 
@@ -85,8 +86,11 @@ export class CaseStore {
     const lab = readLabelNifti(labelFile);
     if (!sameGeometry(img, lab, 1e-2)) throw new NiftiError(labelFile, `grid does not match its image ${imageFile}`);
     const organs = [...templateClasses(c.template)];
-    const counts = new Map<number, number>();
-    for (const v of lab.data) if (v) counts.set(v, (counts.get(v) ?? 0) + 1);
+    const bad = invalidCode(lab.data);
+    if (bad !== undefined) {
+      throw new NiftiError(labelFile, `label value ${bad} is not a post-label code (organ part above 25): prepared by an older kit? run massive prep again`);
+    }
+    const counts = classCounts(lab.data);
     const stray = [...counts.keys()].filter((k) => !organs.includes(k));
     if (stray.length) throw new NiftiError(labelFile, `classes ${stray.join(", ")} are not in template "${c.template}"`);
     const tc: TrainingCase = {
