@@ -13,9 +13,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { kitRoot } from "./util/paths.js";
-import { registerWasmConv3dKernels } from "./kernels/wasm-kernels.js";
+import { registerWasmKernels } from "./kernels/wasm/register-all.js";
 import { columnsWasmPath } from "./kernels/columns-wasm.js";
-import { registerConv3dTransposeGradient } from "./model/transpose-grad.js";
+import { registerConv3dTransposeGradient } from "./kernels/gradients/Conv3DBackpropInputV2.js";
 import { registerWebGpuKernels } from "./kernels/webgpu/register-all.js";
 import * as tf from "@tensorflow/tfjs";
 
@@ -69,7 +69,7 @@ async function tryWasm(): Promise<string | undefined> {
     return `failed to load: ${(e as Error).message.split("\n")[0]}`;
   }
   try {
-    if (process.env.MASSIVE_STOCK_KERNELS !== "1") registerWasmConv3dKernels();
+    if (process.env.MASSIVE_STOCK_KERNELS !== "1") registerWasmKernels();
     return (await tf.setBackend("wasm")) ? undefined : "wasm backend failed to initialise";
   } catch (e) {
     return `wasm backend failed to initialise: ${(e as Error).message}`;

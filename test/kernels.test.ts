@@ -5,7 +5,8 @@ import { initBackend } from "../src/backend.js";
 import { Rng } from "../src/util/rng.js";
 import { CASES, checkConvCase, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { setColumnBlockFloats } from "../src/kernels/conv3d-im2col.js";
-import { columnLoopsInUse, useJavaScriptColumnLoops } from "../src/kernels/wasm-kernels.js";
+import { useJavaScriptColumnLoops } from "../src/kernels/wasm/arena.js";
+import { columnLoopsInUse } from "../src/kernels/wasm/wasm-backend.js";
 import { setSplitColumnFloats } from "../src/kernels/conv3d-parallel.js";
 import { convWorker, setConvWorker } from "../src/kernels/conv-worker-pool.js";
 

@@ -3,14 +3,12 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { organRatioWeights, oneHotTarget, partialLabelLoss } from "../src/model/loss.js";
-import { registerConv3dTransposeGradient } from "../src/model/transpose-grad.js";
 import { PAPER_WIDTHS, UniversalUNet } from "../src/model/universal-unet.js";
 import { loadTextEmbedding } from "../src/train/trainer.js";
 import { Rng } from "../src/util/rng.js";
 
 test("transposed-convolution gradient matches central differences (input and filter)", async () => {
   await initBackend({ log: () => {} });
-  registerConv3dTransposeGradient();
   const rng = new Rng(1);
   const xs: [number, number, number, number, number] = [1, 2, 3, 2, 3];
   const fs: [number, number, number, number, number] = [2, 2, 2, 4, 3]; // [d, h, w, out, in]

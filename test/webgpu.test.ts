@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { describeBackend, initBackend, releaseWebGpu, type BackendReport } from "../src/backend.js";
 import { collapseBroadcast } from "../src/kernels/webgpu/rank-collapse.js";
-import { chunkPlan, conv3dFilterGradWebGpu } from "../src/kernels/webgpu/conv3d-filter-grad.js";
+import { chunkPlan, conv3dFilterGradWebGpu } from "../src/kernels/webgpu/Conv3DBackpropFilterV2.js";
 import { Rng } from "../src/util/rng.js";
 import { CASES, checkConvCase, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { smokePrepared } from "./fixtures.js";
@@ -77,7 +77,7 @@ test("webgpu: rank-5 element-wise ops with broadcasting and where() match the cp
 });
 
 test("webgpu: Conv3D, its input and filter gradients and the transposed-convolution gradient match float64 loops", { skip: skip() }, async () => {
-  // The kit's filter-gradient kernel is the one registered (src/kernels/webgpu/conv3d-filter-grad.ts).
+  // The kit's filter-gradient kernel is the one registered (src/kernels/webgpu/Conv3DBackpropFilterV2.ts).
   assert.equal(tf.getKernel("Conv3DBackpropFilterV2", "webgpu")?.kernelFunc, conv3dFilterGradWebGpu as unknown);
   const rng = new Rng(2024);
   // Plus a case with several 64-wide tiles in both dimensions of the filter gradient, partial ones included.

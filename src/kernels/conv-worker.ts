@@ -6,14 +6,15 @@ import { parentPort, workerData } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { runPartJob } from "./conv3d-parallel.js";
-import { convMemoryFor } from "./wasm-kernels.js";
+import { wasmArena } from "./wasm/arena.js";
+import type { WasmBackendLike } from "./wasm/wasm-backend.js";
 import { STATE_DONE, STATE_READY, type PartJob } from "./conv-worker-pool.js";
 
 const state = (workerData as { state: Int32Array }).state;
 
 async function main() {
   if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend did not start in the convolution worker");
-  const m = convMemoryFor(tf.backend());
+  const m = wasmArena(tf.backend() as unknown as WasmBackendLike);
   parentPort!.on("message", (job: PartJob & { arena: SharedArrayBuffer }) => {
     let code = 1;
     try {

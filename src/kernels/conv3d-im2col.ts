@@ -1,7 +1,7 @@
 /**
  * 3D convolution and its two gradients as im2col/col2im around one matrix product, blocked over lines of
  * output voxels so the column buffer stays in cache. Independent of any backend: the caller supplies the buffers
- * and the matrix product (see wasm-kernels.ts, which plugs in XNNPACK through the wasm backend).
+ * and the matrix product (see wasm/arena.ts, which plugs in XNNPACK through the wasm backend).
  *
  * Layouts (tfjs): x [B, D, H, W, Cin], filter [fd, fh, fw, Cin, Cout] (= a [K, Cout] matrix with
  * K = fd*fh*fw*Cin), y [B, oD, oH, oW, Cout].
@@ -108,7 +108,7 @@ export function jsColumnLoops<B extends Buffer32>(view: (buf: B) => Float32Array
 }
 
 /** What the algorithms need from a backend. Views may move when memory grows: take them just before use. */
-export interface ConvMemory<B extends Buffer32> {
+export interface ConvArena<B extends Buffer32> {
   alloc(size: number): B;
   free(buf: B): void;
   view(buf: B): Float32Array;
@@ -142,13 +142,13 @@ function* blocks(g: ConvGeometry): Generator<[number, number]> {
 }
 
 /** Copy n floats from src[from..] into a new buffer. */
-function copyOut<B extends Buffer32>(m: ConvMemory<B>, src: B, from: number, n: number): B {
+function copyOut<B extends Buffer32>(m: ConvArena<B>, src: B, from: number, n: number): B {
   const out = m.alloc(n);
   m.view(out).set(m.view(src).subarray(from, from + n));
   return out;
 }
 
-export function conv3dForward<B extends Buffer32>(m: ConvMemory<B>, g: ConvGeometry, x: B, filter: B): B {
+export function conv3dForward<B extends Buffer32>(m: ConvArena<B>, g: ConvGeometry, x: B, filter: B): B {
   const K = g.fd * g.fh * g.fw * g.cin;
   const lines = g.outD * g.outH;
   const out = m.alloc(g.batch * lines * g.outW * g.cout);
@@ -191,7 +191,7 @@ export function flipFilterInto(g: ConvGeometry, w: Float32Array, flipped: Float3
 }
 
 /** The input gradient by im2col's adjoint (col2im), any stride. */
-export function conv3dBackpropInput<B extends Buffer32>(m: ConvMemory<B>, g: ConvGeometry, dy: B, filter: B): B {
+export function conv3dBackpropInput<B extends Buffer32>(m: ConvArena<B>, g: ConvGeometry, dy: B, filter: B): B {
   const K = g.fd * g.fh * g.fw * g.cin;
   const lines = g.outD * g.outH;
   const dx = m.alloc(g.batch * g.inD * g.inH * g.inW * g.cin);
@@ -250,7 +250,7 @@ export function im2colTransposed(g: ConvGeometry, x: Float32Array, b: number, l0
         }
 }
 
-export function conv3dBackpropFilter<B extends Buffer32>(m: ConvMemory<B>, g: ConvGeometry, x: B, dy: B): B {
+export function conv3dBackpropFilter<B extends Buffer32>(m: ConvArena<B>, g: ConvGeometry, x: B, dy: B): B {
   const K = g.fd * g.fh * g.fw * g.cin;
   const lines = g.outD * g.outH;
   const acc = new Float32Array(K * g.cout);

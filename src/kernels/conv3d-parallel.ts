@@ -12,7 +12,7 @@ import {
   transposedGeometry,
   type Buffer32,
   type ConvGeometry,
-  type ConvMemory,
+  type ConvArena,
 } from "./conv3d-im2col.js";
 import { copyDepths, depthParts, placeDepths, type DepthPart } from "./depth-parts.js";
 import type { PartJob, PartRunner } from "./conv-worker-pool.js";
@@ -32,7 +32,7 @@ const inPlane = (g: ConvGeometry) => g.inH * g.inW * g.cin;
 const outPlane = (g: ConvGeometry) => g.outH * g.outW * g.cout;
 
 /** One part computed on this thread's memory: inputs copied into new buffers, result returned. */
-function localPart<B extends Buffer32>(m: ConvMemory<B>, op: PartJob["op"], g: ConvGeometry, p: DepthPart, x: B, second: B): B {
+function localPart<B extends Buffer32>(m: ConvArena<B>, op: PartJob["op"], g: ConvGeometry, p: DepthPart, x: B, second: B): B {
   const slab = m.alloc(g.batch * (p.s1 - p.s0) * inPlane(g));
   copyDepths(m.view(x), g.batch, g.inD, inPlane(g), p.s0, p.s1, m.view(slab));
   let result: B;
@@ -48,7 +48,7 @@ function localPart<B extends Buffer32>(m: ConvMemory<B>, op: PartJob["op"], g: C
 }
 
 /** Hand the second part to the worker: its inputs go into the arena. Returns where its result will be. */
-function startRemote<B extends Buffer32>(m: ConvMemory<B>, w: PartRunner, op: PartJob["op"], g: ConvGeometry, p: DepthPart, x: B, second: B): Float32Array {
+function startRemote<B extends Buffer32>(m: ConvArena<B>, w: PartRunner, op: PartJob["op"], g: ConvGeometry, p: DepthPart, x: B, second: B): Float32Array {
   const nA = g.batch * (p.s1 - p.s0) * inPlane(g);
   const nB = op === "forward" ? filterSize(g) : g.batch * (p.od1 - p.od0) * outPlane(g);
   const nOut = op === "forward" ? g.batch * (p.od1 - p.od0) * outPlane(g) : filterSize(g);
@@ -65,7 +65,7 @@ function startRemote<B extends Buffer32>(m: ConvMemory<B>, w: PartRunner, op: Pa
  * valid only during the call) in part order.
  */
 function runParts<B extends Buffer32>(
-  m: ConvMemory<B>,
+  m: ConvArena<B>,
   w: PartRunner | undefined,
   op: PartJob["op"],
   g: ConvGeometry,
@@ -85,7 +85,7 @@ function runParts<B extends Buffer32>(
   else local(1);
 }
 
-export function forwardInParts<B extends Buffer32>(m: ConvMemory<B>, g: ConvGeometry, x: B, filter: B, w?: PartRunner): B {
+export function forwardInParts<B extends Buffer32>(m: ConvArena<B>, g: ConvGeometry, x: B, filter: B, w?: PartRunner): B {
   const parts = depthParts(g, minSplitFloats, FIRST_SHARE);
   if (parts.length === 1) return conv3dForward(m, g, x, filter);
   const out = m.alloc(g.batch * g.outD * outPlane(g));
@@ -93,7 +93,7 @@ export function forwardInParts<B extends Buffer32>(m: ConvMemory<B>, g: ConvGeom
   return out;
 }
 
-export function filterGradInParts<B extends Buffer32>(m: ConvMemory<B>, g: ConvGeometry, x: B, dy: B, w?: PartRunner): B {
+export function filterGradInParts<B extends Buffer32>(m: ConvArena<B>, g: ConvGeometry, x: B, dy: B, w?: PartRunner): B {
   const parts = depthParts(g, minSplitFloats, FIRST_SHARE);
   if (parts.length === 1) return conv3dBackpropFilter(m, g, x, dy);
   // Part 0 + part 1, in that order whoever computed them.
@@ -106,7 +106,7 @@ export function filterGradInParts<B extends Buffer32>(m: ConvMemory<B>, g: ConvG
   return out;
 }
 
-export function inputGradInParts<B extends Buffer32>(m: ConvMemory<B>, g: ConvGeometry, dy: B, filter: B, w?: PartRunner): B {
+export function inputGradInParts<B extends Buffer32>(m: ConvArena<B>, g: ConvGeometry, dy: B, filter: B, w?: PartRunner): B {
   if (g.sd !== 1 || g.sh !== 1 || g.sw !== 1) return conv3dBackpropInput(m, g, dy, filter);
   const flipped = m.alloc(filterSize(g));
   flipFilterInto(g, m.view(filter), m.view(flipped));
@@ -116,7 +116,7 @@ export function inputGradInParts<B extends Buffer32>(m: ConvMemory<B>, g: ConvGe
 }
 
 /** The worker's side of a job: inputs from the arena into this thread's memory, result back. */
-export function runPartJob<B extends Buffer32>(m: ConvMemory<B>, job: PartJob, arena: Float32Array): void {
+export function runPartJob<B extends Buffer32>(m: ConvArena<B>, job: PartJob, arena: Float32Array): void {
   const load = ([offset, n]: [number, number]) => {
     const buf = m.alloc(n);
     m.view(buf).set(arena.subarray(offset, offset + n));

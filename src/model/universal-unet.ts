@@ -18,7 +18,6 @@ import {
   type ForwardContext,
 } from "./layers.js";
 import { ParamStore, type InitScheme } from "./params.js";
-import { registerConv3dTransposeGradient } from "./transpose-grad.js";
 
 export interface ModelConfig {
   /** Channel widths [w0, w1, w2, w3, w4]: level 0 is 1->w0->w1, level k is w_k->w_k->w_(k+1). */
@@ -61,7 +60,6 @@ export class UniversalUNet {
     /** [32, 512] CLIP embeddings of the class names (assets/txt_encoding.json). */
     textEmbedding: number[][],
   ) {
-    registerConv3dTransposeGradient();
     if (textEmbedding.length !== NUM_CLASSES) throw new Error(`text embedding must have ${NUM_CLASSES} rows, got ${textEmbedding.length}`);
     this.textEmbedding = tf.keep(tf.tensor2d(textEmbedding));
     const p = (this.params = new ParamStore(config.seed, config.init ?? "pytorch"));

@@ -10,12 +10,13 @@ import * as tf from "@tensorflow/tfjs";
 
 let registered = false;
 
+/** Registered once, by initBackend (src/backend.ts): gradients are global, the same for every backend. */
 export function registerConv3dTransposeGradient(): void {
   if (registered) return;
   registered = true;
-  if (tf.getGradient("Conv3DBackpropInputV2")) return; // a later tfjs may ship its own
+  if (tf.getGradient(tf.Conv3DBackpropInputV2)) return; // a later tfjs may ship its own
   tf.registerGradient({
-    kernelName: "Conv3DBackpropInputV2",
+    kernelName: tf.Conv3DBackpropInputV2,
     inputsToSave: ["dy", "filter"],
     gradFunc: (ddx, saved, attrs) => {
       const [dy, filter] = saved as [tf.Tensor5D, tf.Tensor5D];

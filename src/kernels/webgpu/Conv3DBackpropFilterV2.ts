@@ -161,8 +161,8 @@ export function conv3dFilterGradWebGpu(args: { inputs: Record<string, Info>; bac
 }
 
 export function registerConv3dFilterGradWebGpu(): void {
-  const k = tf.getKernel("Conv3DBackpropFilterV2", "webgpu");
+  const k = tf.getKernel(tf.Conv3DBackpropFilterV2, "webgpu");
   if (k && (k.kernelFunc as unknown) === conv3dFilterGradWebGpu) return;
-  if (k) tf.unregisterKernel("Conv3DBackpropFilterV2", "webgpu");
-  tf.registerKernel({ kernelName: "Conv3DBackpropFilterV2", backendName: "webgpu", kernelFunc: conv3dFilterGradWebGpu as unknown as tf.KernelFunc });
+  if (k) tf.unregisterKernel(tf.Conv3DBackpropFilterV2, "webgpu");
+  tf.registerKernel({ kernelName: tf.Conv3DBackpropFilterV2, backendName: "webgpu", kernelFunc: conv3dFilterGradWebGpu as unknown as tf.KernelFunc });
 }

@@ -2,7 +2,7 @@
  * What the kit's wasm kernels need of tfjs-backend-wasm beyond the public API: its tensor records, its
  * heap, and columns.wasm instantiated on that heap (once per backend).
  */
-import { loadWasmColumns, webAssembly, type WasmColumns, type WasmHeap } from "./columns-wasm.js";
+import { loadWasmColumns, webAssembly, type WasmColumns, type WasmHeap } from "../columns-wasm.js";
 
 export interface TensorInfo {
   dataId: object;
@@ -32,3 +32,6 @@ export function wasmColumns(backend: WasmBackendLike): WasmColumns | undefined {
   return compiled.get(backend) ?? undefined;
 }
 
+
+/** Tensors the copy kernels move as 4-byte words (other dtypes go to the stock kernels). */
+export const fourBytes = (t: TensorInfo): boolean => t.dtype === "float32" || t.dtype === "int32";

@@ -14,16 +14,15 @@ const TRANSPOSE_COST = 1.6;
  *   small, run one XNNPACK product per batch item instead.
  * Other shapes (broadcast batch dimensions, other dtypes) go to the stock kernel, transposes made explicit.
  */
-export function fastBatchMatMul(): tf.KernelConfig {
-  const stockConfig = tf.getKernel("BatchMatMul", "wasm")!;
+export function batchMatMulConfig(stockConfig: tf.KernelConfig): tf.KernelConfig {
   const stock = stockConfig.kernelFunc;
   return {
-    kernelName: "BatchMatMul",
+    kernelName: tf.BatchMatMul,
     backendName: "wasm",
     setupFunc: stockConfig.setupFunc, // binds the wasm function the stock kernel calls
     kernelFunc: (args) => {
       const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
-      const { transposeA: tA, transposeB: tB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      const { transposeA: tA, transposeB: tB } = args.attrs as unknown as tf.BatchMatMulAttrs;
       const backend = args.backend as unknown as WasmBackendLike;
       const temps: TensorInfo[] = [];
       const keep = (t: TensorInfo) => (temps.push(t), t);
@@ -32,8 +31,8 @@ export function fastBatchMatMul(): tf.KernelConfig {
       const swapLast = (t: TensorInfo) => {
         const perm = t.shape.map((_, i) => i);
         [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
-        // Looked up per call: the kit's own Transpose (copy-kernels.ts) is registered after this kernel.
-        return tf.getKernel("Transpose", "wasm")!.kernelFunc({ inputs: { x: t } as never, backend: args.backend, attrs: { perm } as never }) as TensorInfo;
+        // Looked up per call: the kit's own Transpose (Transpose.ts) is registered after this kernel.
+        return tf.getKernel(tf.Transpose, "wasm")!.kernelFunc({ inputs: { x: t } as never, backend: args.backend, attrs: { perm } as never }) as TensorInfo;
       };
       const result = compute();
       temps.forEach((t) => backend.disposeData(t.dataId, true));

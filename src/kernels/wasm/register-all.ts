@@ -1,0 +1,38 @@
+/**
+ * Every wasm kernel of the kit, registered over the stock ones (call after the wasm backend is registered).
+ * The stock convolution kernels are slow (about 1 GFLOP/s) and, in tfjs-backend-wasm 4.22, wrong: the stock
+ * Conv3DBackpropInputV2 fails the adjoint identity <conv(x), dy> = <x, dx>, and Conv3DBackpropFilterV2 is
+ * wrong for stride 2 (test/kernels.test.ts), so training through them uses wrong gradients. The others are
+ * faster copies and products (see each file). Stock kernels that ours fall back to are looked up first.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { batchMatMulConfig } from "./BatchMatMul.js";
+import { concatConfig } from "./Concat.js";
+import { conv3dConfig } from "./Conv3D.js";
+import { conv3dBackpropFilterConfig } from "./Conv3DBackpropFilterV2.js";
+import { conv3dBackpropInputConfig } from "./Conv3DBackpropInputV2.js";
+import { sliceConfig } from "./Slice.js";
+import { splitVConfig } from "./SplitV.js";
+import { transposeConfig } from "./Transpose.js";
+
+let registered = false;
+
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  const stock = (name: string) => tf.getKernel(name, "wasm")!;
+  const kernels: tf.KernelConfig[] = [
+    conv3dConfig,
+    conv3dBackpropInputConfig,
+    conv3dBackpropFilterConfig,
+    batchMatMulConfig(stock(tf.BatchMatMul)),
+    transposeConfig(stock(tf.Transpose)),
+    concatConfig(stock(tf.Concat).kernelFunc),
+    sliceConfig(stock(tf.Slice).kernelFunc),
+    splitVConfig(stock(tf.SplitV).kernelFunc),
+  ];
+  for (const k of kernels) {
+    tf.unregisterKernel(k.kernelName, k.backendName);
+    tf.registerKernel(k);
+  }
+}
