@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check, for a machine with an NVIDIA GPU and no internet (README: "GPU"). Run from the
+# The GPU check, for a machine with an NVIDIA GPU and no internet (docs/benchmarks.md). Run from the
 # repository root with gpu-bundle/ present (built here by `npm run gpu-bundle`, 64 MiB at most):
 #
 #   bash scripts/gpu-check.sh [result.json]      (default: $OUT/gpu-check.json, else ./gpu-check.json)

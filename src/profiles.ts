@@ -1,5 +1,5 @@
 /**
- * Run profiles (DESIGN.md section 4). `smoke`: tiny everything, for tests and CI. `mini`: the CPU
+ * Run profiles (docs/method.md#profiles). `smoke`: tiny everything, for tests and CI. `mini`: the CPU
  * reproduction on synthetic phantoms. `paper`: the paper's settings on real data with a GPU.
  */
 import type { Vec3 } from "./data/volume.js";

@@ -1,5 +1,5 @@
 /**
- * Synthetic PAOT-like CT (DESIGN.md section 5). The anatomy comes from a real CT and its
+ * Synthetic PAOT-like CT (docs/method.md#the-synthetic-stream). The anatomy comes from a real CT and its
  * TotalSegmentator label map (assets/totalsegmentator-example): each case samples that template through
  * a random affine and a smooth random displacement field, renders HU per tissue with its site's
  * scanner look (HU gain/offset, noise, blur, contrast phase, reconstruction field of view, stored

@@ -1,5 +1,5 @@
 /**
- * Dice per organ per case and its aggregation (DESIGN.md section 3): Dice for the organs of the case's
+ * Dice per organ per case and its aggregation (docs/method.md#evaluation): Dice for the organs of the case's
  * template with non-empty ground truth; per class, the mean over the cases that have it; Organ average
  * over ids 1-25, Tumor average over 26-32, Average over every class present.
  */

@@ -1,5 +1,5 @@
 /**
- * Sliding-window inference (DESIGN.md section 3): window = patch, overlap 0.5, Gaussian weighting
+ * Sliding-window inference (docs/method.md#evaluation): window = patch, overlap 0.5, Gaussian weighting
  * (sigma = 0.125 x window, as MONAI) of the logits (or, as an option, of the probabilities).
  */
 import * as tf from "@tensorflow/tfjs";

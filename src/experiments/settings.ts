@@ -1,4 +1,4 @@
-/** What each notebook runs, per profile (DESIGN.md section 4). */
+/** What each notebook runs, per profile (docs/method.md#the-experiments, docs/method.md#profiles). */
 import { join } from "node:path";
 import { profileByName, type ProfileName } from "../profiles.js";
 import { kitRoot } from "../util/paths.js";

@@ -1,4 +1,4 @@
-/** One replay-memory item and the memory's serialisable state (DESIGN.md section 1). */
+/** One replay-memory item and the memory's serialisable state (docs/method.md#the-replay-memories). */
 export interface MemoryItem {
   /** Stream position of the case. */
   idx: number;

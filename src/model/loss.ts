@@ -1,5 +1,5 @@
 /**
- * Partial-label loss per case (DESIGN.md section 2): over the organs of the case's label template only,
+ * Partial-label loss per case (docs/method.md#the-loss): over the organs of the case's label template only,
  * mean of per-organ Dice loss plus mean of per-organ BCE, each organ's term weighted by the case's
  * organ ratio. The BCE term is also the case's "entropy" (the uncertainty the memories store).
  */

@@ -1,5 +1,5 @@
 /**
- * The network of DESIGN.md section 2: a Models Genesis 3D U-Net backbone (4 levels of two
+ * The network of docs/method.md#the-model: a Models Genesis 3D U-Net backbone (4 levels of two
  * conv+BN+ReLU, max-pool between, transposed-conv k2 s2 up path with skip concatenation) and the
  * Universal Model head (CLIP class embeddings -> per-class dynamic 8-8-8-1 convolution heads).
  * Widths are configurable: the paper's [32, 64, 128, 256, 512] or narrow ones for CPU.

@@ -1,7 +1,8 @@
 /**
- * Training runs: the online protocol with a replay memory (DESIGN.md section 1) and the repeated-epochs
- * baseline, sharing model, loss, optimiser, augmentation and checkpoints. A run resumed from its last
- * checkpoint continues exactly as the uninterrupted run would have.
+ * Training runs: the online protocol with a replay memory (docs/method.md#the-online-protocol) and the
+ * repeated-epochs baseline (docs/method.md#the-repeated-baseline), sharing model, loss, optimiser,
+ * augmentation and checkpoints. A run resumed from its last checkpoint continues exactly as the
+ * uninterrupted run would have.
  */
 import { readFileSync } from "node:fs";
 import { initBackend } from "../backend.js";
