@@ -20,7 +20,7 @@ export const trainCommand: CommandSpec = {
   name: "train",
   summary: "train online with a replay memory (lm, dm, sm) or with repeated epochs, writing a run folder",
   usage:
-    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--seed N] [--sites D1,D2] [--init <file.pt>] [--resume] [--no-postprocess]",
+    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--ranks R] [--seed N] [--sites D1,D2] [--init <file.pt>] [--resume] [--no-postprocess]",
   options: {
     strategy: { type: "string" },
     profile: { type: "string", default: "smoke" },
@@ -31,6 +31,7 @@ export const trainCommand: CommandSpec = {
     "top-k": { type: "string" },
     "limit-num-seen-coeff": { type: "string" },
     epochs: { type: "string" },
+    ranks: { type: "string" },
     seed: { type: "string", default: "1" },
     sites: { type: "string" },
     "checkpoint-every": { type: "string" },
@@ -52,6 +53,8 @@ export const trainCommand: CommandSpec = {
     "top-k": "SM: protect the top 1/K by entropy (8, 4, 2 = top 12.5, 25, 50 %)",
     "limit-num-seen-coeff": "DM/SM: drop items once seen C * S times (the reference's limit_num_seen_coeff; default off)",
     epochs: "repeated: number of epochs",
+    ranks:
+      "online strategies: emulate R data-parallel GPUs (default: smoke and mini 1, paper 4, as the paper's 4 GPUs): each rank takes an interleaved 1/R of the stream into its own memory of floor(N / R) items, each step trains one batch (B = 1) per rank with the gradients averaged, the budget is counted per rank",
     seed: "seed of the model, sampling and augmentation",
     sites: "train only on these sites' cases (e.g. S1 for the single-site set)",
     "checkpoint-every": "iterations between checkpoints",
@@ -79,6 +82,7 @@ export const trainCommand: CommandSpec = {
       overrides.limitNumSeenCoeff = c;
     }
     if (v.epochs !== undefined) overrides.epochs = parseIntFlag(v.epochs, "epochs", "train", 0);
+    if (v.ranks !== undefined) overrides.ranks = parseIntFlag(v.ranks, "ranks", "train", 0);
     if (v["checkpoint-every"] !== undefined) overrides.checkpointEvery = parseIntFlag(v["checkpoint-every"], "checkpoint-every", "train", 0);
     if (v.lr !== undefined) {
       const lr = Number(v.lr);

@@ -22,6 +22,8 @@ export interface MemorySnapshotItem {
   entropy: number | null;
   numSeen: number;
   lifespan: number;
+  /** The data-parallel rank whose memory holds the item; absent when the run has one rank. */
+  rank?: number;
 }
 
 export class ReplayMemory {

@@ -39,6 +39,14 @@ export interface TrainConfig {
   limitNumSeenCoeff?: number;
   /** Fraction of the budget spent warming the learning rate up linearly (0: none, as the reference). */
   warmup?: number;
+  /**
+   * Online strategies: the paper's R data-parallel GPUs emulated in one process (absent: 1, a config of
+   * an older kit). Each rank takes an interleaved 1/R of the stream into its own memory of floor(N / R)
+   * items (the reference's `int(memory_size / world_size)`), every step trains one batch per rank with
+   * the gradients averaged, and the budget is counted per rank. Left out of the config when 1, so a
+   * one-rank config is the same object (run keys, resume checks) as before the option existed.
+   */
+  ranks?: number;
 }
 
 export interface TrainDefaults {
@@ -56,13 +64,15 @@ export interface TrainDefaults {
   samplingRate: number;
   epochs: number;
   checkpointEvery: number;
+  /** Data-parallel ranks of the online strategies (the paper ran 4 GPUs). */
+  ranks: number;
 }
 
 /** Profile defaults; the paper profile is the paper's setting (N 128, S 100, full widths, 96^3). */
 export const TRAIN_DEFAULTS: Record<ProfileName, TrainDefaults> = {
-  smoke: { widths: [4, 8, 16, 32, 64], lr: 1e-3, warmup: 0, memorySize: 8, samplingRate: 2, epochs: 2, checkpointEvery: 10 },
-  mini: { widths: [4, 8, 16, 32, 64], lr: 2e-3, warmup: 0.1, memorySize: 8, samplingRate: 6, epochs: 6, checkpointEvery: 50 },
-  paper: { widths: PAPER_WIDTHS, lr: TRAINING.lr, warmup: 0, memorySize: TRAINING.memorySizeN, samplingRate: TRAINING.samplingRateS, epochs: 100, checkpointEvery: 500 },
+  smoke: { widths: [4, 8, 16, 32, 64], lr: 1e-3, warmup: 0, memorySize: 8, samplingRate: 2, epochs: 2, checkpointEvery: 10, ranks: 1 },
+  mini: { widths: [4, 8, 16, 32, 64], lr: 2e-3, warmup: 0.1, memorySize: 8, samplingRate: 6, epochs: 6, checkpointEvery: 50, ranks: 1 },
+  paper: { widths: PAPER_WIDTHS, lr: TRAINING.lr, warmup: 0, memorySize: TRAINING.memorySizeN, samplingRate: TRAINING.samplingRateS, epochs: 100, checkpointEvery: 500, ranks: 4 },
 };
 
 export function defaultConfig(profile: ProfileName, strategy: Strategy, overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -87,9 +97,12 @@ export function defaultConfig(profile: ProfileName, strategy: Strategy, override
     checkpointEvery: d.checkpointEvery,
     augment: true,
     dice: "rows",
+    // The repeated baseline is not the reference's (no released code): it runs on one rank.
+    ...(strategy !== "repeated" ? { ranks: d.ranks } : {}),
     ...overrides,
   };
   if (overrides.seed !== undefined && !overrides.model) cfg.model = { ...cfg.model, seed: overrides.seed };
+  if (cfg.ranks === 1) delete cfg.ranks;
   validateConfig(cfg);
   return cfg;
 }
@@ -113,6 +126,11 @@ export function validateConfig(c: TrainConfig): void {
   if (c.limitNumSeenCoeff !== undefined && !(c.limitNumSeenCoeff >= 0 && Number.isFinite(c.limitNumSeenCoeff))) {
     bad(`limit-num-seen coefficient must be >= 0 (0: off), got ${c.limitNumSeenCoeff}`);
   }
+  if (c.ranks !== undefined) {
+    posInt(c.ranks, "ranks");
+    if (c.ranks > 1 && c.strategy === "repeated") bad(`ranks apply to the online strategies (lm, dm, sm); the repeated baseline runs on one rank, got ${c.ranks}`);
+    if (c.ranks > c.memorySize) bad(`memory size ${c.memorySize} is less than one item per rank (${c.ranks} ranks; each keeps floor(N / R))`);
+  }
   if (c.dice !== "rows" && c.dice !== "squared") bad(`dice must be rows or squared, got "${String(c.dice)}"`);
   if (c.model.init !== undefined && c.model.init !== "pytorch" && c.model.init !== "he") bad(`model init must be pytorch or he, got "${String(c.model.init)}"`);
   if (c.model.inferenceBatchNorm !== undefined && !["batch", "running"].includes(c.model.inferenceBatchNorm)) {
@@ -120,4 +138,14 @@ export function validateConfig(c: TrainConfig): void {
   }
   if (c.roi.length !== 3 || c.roi.some((r) => !Number.isInteger(r) || r < 8 || r % 8 !== 0)) bad(`patch size must be three multiples of 8, got ${c.roi}`);
   if (c.model.widths.length !== 5 || c.model.widths.some((w) => !Number.isInteger(w) || w < 1)) bad(`model widths must be 5 positive integers, got ${c.model.widths}`);
+}
+
+/** R: the data-parallel ranks of a config (an older kit's config, without the field, ran one). */
+export function rankCount(c: Pick<TrainConfig, "ranks">): number {
+  return c.ranks ?? 1;
+}
+
+/** Each rank's memory: floor(N / R) items, as the reference's `int(args.memory_size / world_size)`. */
+export function memoryPerRank(c: Pick<TrainConfig, "memorySize" | "ranks">): number {
+  return Math.floor(c.memorySize / rankCount(c));
 }

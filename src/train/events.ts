@@ -8,12 +8,12 @@ export interface StepEvent {
   budget: number;
   loss: number;
   lr: number;
-  /** Stream positions trained in this step. */
+  /** Stream positions trained in this step (with R ranks: R groups of B, rank 0's first). */
   cases: number[];
   /** Per trained case, each template organ's unweighted Dice + BCE (the case's organ order). */
   organLoss: Float32Array[];
   ms: number;
-  /** Online strategies: the memory's contents during this step. */
+  /** Online strategies: the memories' contents during this step (as SiteEndEvent's). */
   memory?: MemorySnapshotItem[];
 }
 
@@ -22,12 +22,16 @@ export interface ArrivalEvent {
   it: number;
   pos: number;
   site: string;
+  /** The size of the arriving rank's memory (the run's only memory at one rank). */
   memorySize: number;
+  /** The rank the cases arrived at; absent when the run has one rank. */
+  rank?: number;
 }
 
 export interface SiteEndEvent {
   site: string;
   it: number;
+  /** Every rank's memory contents (rank 0's items first, each with its `rank` when there are several). */
   memory: MemorySnapshotItem[];
   /** The model as trained so far (for evaluations; do not dispose). */
   model: UniversalUNet;

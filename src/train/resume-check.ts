@@ -29,6 +29,8 @@ export interface ResumableState {
   kind: "online" | "repeated";
   pos?: number;
   memory?: MemoryState;
+  /** Online runs of several ranks: ranks 1..R-1 (rank 0's memory is `memory`). */
+  moreRanks?: { memory: MemoryState }[];
 }
 
 function sha256(text: string): string {
@@ -64,6 +66,7 @@ const FLAG_OF: Record<string, string> = {
   roi: "--roi",
   seed: "--seed",
   checkpointEvery: "--checkpoint-every",
+  ranks: "--ranks",
   "model.seed": "--seed",
   "model.widths": "--profile",
 };
@@ -125,7 +128,8 @@ export function checkResume(ckDir: string, saved: ResumableState, config: TrainC
   else {
     // A checkpoint of an older kit: it does not say what it was trained on. Refuse what cannot fit.
     const len = data.caseIds.length;
-    const worst = Math.max(saved.pos ?? 0, ...(saved.memory?.items ?? []).map((m) => m.idx + 1));
+    const items = [saved.memory, ...(saved.moreRanks ?? []).map((r) => r.memory)].flatMap((m) => m?.items ?? []);
+    const worst = Math.max(saved.pos ?? 0, ...items.map((m) => m.idx + 1));
     if (worst > len) diffs.push(`the checkpoint reaches stream position ${worst}, the training stream now has ${len} case(s)`);
     else notes.push(`${ckDir}: the checkpoint (an older kit's) does not record its data; cannot verify that ${data.data} is the data it was trained on`);
   }

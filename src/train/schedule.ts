@@ -14,14 +14,29 @@ export function cosineLr(base: number, step: number, total: number, warmup = 0):
 }
 
 /**
- * The reference's iteration budget, `len(sampler) * S // B` with its drop_last sampler: the stream is cut
- * to whole batches (`floor(len / B) * B` cases; the tail never arrives), so the budget is floor(len / B) * S.
+ * The reference's iteration budget, `len(sampler) * S // B` with its drop_last sampler, counted per rank:
+ * with R ranks (MyDistributedSampler) each rank gets floor(len / (B R)) whole batches, and a rank's
+ * budget, which is also the run's (all ranks step together under DDP), is floor(len / (B R)) * S. The
+ * tail that does not fill a batch on every rank never arrives. With R = 1: floor(len / B) * S.
  */
-export function onlineBudget(streamLength: number, batchSize: number, samplingRate: number): number {
-  return Math.floor(streamLength / batchSize) * samplingRate;
+export function onlineBudget(streamLength: number, batchSize: number, samplingRate: number, ranks = 1): number {
+  return Math.floor(streamLength / (batchSize * ranks)) * samplingRate;
 }
 
-/** Stream cases that arrive in the online protocol: whole batches only (the reference's drop_last). */
-export function usableStreamLength(streamLength: number, batchSize: number): number {
-  return Math.floor(streamLength / batchSize) * batchSize;
+/** Stream cases that arrive in the online protocol: whole batches on every rank only (drop_last). */
+export function usableStreamLength(streamLength: number, batchSize: number, ranks = 1): number {
+  return Math.floor(streamLength / (batchSize * ranks)) * batchSize * ranks;
+}
+
+/** Cases of one rank's share of the stream (the reference's `num_samples`). */
+export function rankStreamLength(streamLength: number, batchSize: number, ranks: number): number {
+  return Math.floor(streamLength / (batchSize * ranks)) * batchSize;
+}
+
+/**
+ * Stream position of rank r's k-th case: the reference deals the stream out in batches of B, batch j to
+ * rank j mod R (MyDistributedSampler without shuffling), so with B = 1 rank r gets r, r + R, r + 2R, ...
+ */
+export function rankStreamIndex(k: number, rank: number, batchSize: number, ranks: number): number {
+  return Math.floor(k / batchSize) * batchSize * ranks + rank * batchSize + (k % batchSize);
 }

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { initBackend } from "../backend.js";
 import { NO_AUGMENT, PAPER_AUGMENT, samplePatch } from "../data/augment.js";
 import type { ManifestCase } from "../data/manifest.js";
-import { createMemory, memoryFromState, type ReplayMemory } from "../memory/memory.js";
+import { createMemory, memoryFromState, type MemorySnapshotItem, type ReplayMemory } from "../memory/memory.js";
 import type { MemoryState } from "../memory/item.js";
 import { describeInit, loadGenesisWeights } from "../model/init-weights.js";
 import { UniversalUNet } from "../model/universal-unet.js";
@@ -19,20 +19,32 @@ import { AdamW } from "./adamw.js";
 import { CaseStore } from "./cases.js";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { checkResume, dataFingerprint, type DataFingerprint } from "./resume-check.js";
-import { validateConfig, type TrainConfig } from "./config.js";
+import { memoryPerRank, rankCount, validateConfig, type TrainConfig } from "./config.js";
 import type { TrainEvents } from "./events.js";
-import { cosineLr, onlineBudget, usableStreamLength } from "./schedule.js";
+import { cosineLr, onlineBudget, rankStreamIndex, rankStreamLength, usableStreamLength } from "./schedule.js";
 import { trainStep } from "./step.js";
 
-export interface OnlineState {
-  kind: "online";
+/** One data-parallel rank of an online run: its place in its share of the stream, its memory, its generator. */
+export interface RankState {
+  /** Cases of the rank's share that have arrived (rankStreamIndex maps them to stream positions). */
   pos: number;
-  it: number;
-  budget: number;
+  /** Replays left for the rank's last arrival. */
   pendingReplays: number;
-  sitesEnded: string[];
+  /** The rank's generator: its replay draws and its cases' augmentation. */
   rng: RngState;
   memory: MemoryState;
+}
+
+/**
+ * The online run. Its own pos, pendingReplays, rng and memory are rank 0's, which at one rank is the whole
+ * run (and the state of a checkpoint of an older kit); ranks 1..R-1 are in `moreRanks`.
+ */
+export interface OnlineState extends RankState {
+  kind: "online";
+  it: number;
+  budget: number;
+  sitesEnded: string[];
+  moreRanks?: RankState[];
 }
 
 export interface RepeatedState {
@@ -73,7 +85,10 @@ export interface TrainResult {
   store: CaseStore;
   stream: ManifestCase[];
   state: RunState;
+  /** Rank 0's memory: the run's only one at one rank. */
   memory?: ReplayMemory;
+  /** Every rank's memory, rank 0 first. */
+  memories?: ReplayMemory[];
   stopped: boolean;
   /** Dispose the model's tensors. */
   dispose(): void;
@@ -97,27 +112,60 @@ export function createModel(config: TrainConfig): UniversalUNet {
   return new UniversalUNet(config.model, loadTextEmbedding());
 }
 
+/**
+ * Rank r's generator at the start of a run. Rank 0's is the run's (so one rank draws as before ranks
+ * existed); rank r's seed is offset by 1000 r, as the reference seeds each rank's sampler
+ * (`seed_base + rank * 1000`). 7919 is prime, so a rank r < 7919 never starts where another seed's rank 0 does.
+ */
+function rankRng(seed: number, rank: number): RngState {
+  return new Rng(seed * 7919 + 17 + 1000 * rank).state();
+}
+
 function freshState(cfg: TrainConfig, streamLength: number): RunState {
-  const rng = new Rng(cfg.seed * 7919 + 17).state();
+  const rng = rankRng(cfg.seed, 0);
   if (cfg.strategy === "repeated") {
     const perEpoch = Math.ceil(streamLength / cfg.batchSize);
     return { kind: "repeated", epoch: 0, order: [], posInEpoch: 0, it: 0, budget: cfg.epochs * perEpoch, rng, config: cfg, optStep: 0, done: false };
   }
   const maxNumSeen = (cfg.limitNumSeenCoeff ?? 0) > 0 ? cfg.limitNumSeenCoeff! * cfg.samplingRate : 0;
-  const memory = createMemory(cfg.strategy, cfg.memorySize, cfg.topK, cfg.polyakGamma, maxNumSeen).toJSON();
+  const R = rankCount(cfg);
+  const kind = cfg.strategy;
+  const rank = (r: number): RankState => ({
+    pos: 0,
+    pendingReplays: 0,
+    rng: rankRng(cfg.seed, r),
+    memory: createMemory(kind, memoryPerRank(cfg), cfg.topK, cfg.polyakGamma, maxNumSeen).toJSON(),
+  });
+  const [first, ...more] = Array.from({ length: R }, (_, r) => rank(r));
   return {
     kind: "online",
     pos: 0,
     it: 0,
-    budget: onlineBudget(streamLength, cfg.batchSize, cfg.samplingRate),
+    budget: onlineBudget(streamLength, cfg.batchSize, cfg.samplingRate, R),
     pendingReplays: 0,
     sitesEnded: [],
-    rng,
-    memory,
+    rng: first.rng,
+    memory: first.memory,
+    ...(R > 1 ? { moreRanks: more } : {}),
     config: cfg,
     optStep: 0,
     done: false,
   };
+}
+
+/** Every rank's state, rank 0 (the online state itself) first. */
+function rankStates(st: OnlineState): RankState[] {
+  return [st, ...(st.moreRanks ?? [])];
+}
+
+/** What a run of R > 1 ranks does, for its log (floor(N / R) per rank, as the reference). */
+function describeRanks(cfg: TrainConfig, budget: number): string {
+  const R = rankCount(cfg), n = memoryPerRank(cfg);
+  const lost = cfg.memorySize - n * R;
+  return (
+    `train: ${R} ranks, each with 1/${R} of the stream (interleaved) and a memory of ${n} (N ${cfg.memorySize} / ${R}` +
+    `${lost ? `, rounded down: ${n * R} in all` : ""}); ${budget} steps of ${R} x ${cfg.batchSize} case(s), gradients averaged`
+  );
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
@@ -136,6 +184,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const ck = loadCheckpoint<RunState>(opts.runDir);
       state = ck.state;
       resumed = true;
+      if (state.kind === "online" && rankStates(state).length !== rankCount(state.config)) {
+        throw new Error(`${ck.dir}: the state holds ${rankStates(state).length} rank(s), its config says ${rankCount(state.config)}; the checkpoint is damaged`);
+      }
       for (const note of [...ck.warnings, ...checkResume(ck.dir, state, opts.config, data)]) log(`warning: ${note}`);
       model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
       opt.importArrays(ck.arrays.filter((a) => a.name.includes(":")), state.optStep, ck.dir);
@@ -144,6 +195,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (opts.resume && opts.runDir) log(`no checkpoint in ${opts.runDir}: starting a fresh run`);
       validateConfig(opts.config);
       state = { ...freshState(opts.config, stream.length), data };
+      if (rankCount(opts.config) > 1) log(describeRanks(opts.config, state.budget));
       if (opts.init) for (const line of describeInit(opts.init, loadGenesisWeights(model, opts.init))) log(line);
     }
     await opts.events?.onStart?.({ it: state.it, resumed, done: state.done });
@@ -165,15 +217,26 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     stream,
     state,
     memory: state.kind === "online" ? memoryFromState(state.memory) : undefined,
+    memories: state.kind === "online" ? rankStates(state).map((r) => memoryFromState(r.memory)) : undefined,
     stopped,
     dispose: () => model.dispose(),
   };
 }
 
+/** A rank while the run is live: its saved state, and its memory and generator as objects. */
+interface LiveRank {
+  st: RankState;
+  memory: ReplayMemory;
+  rng: Rng;
+}
+
 class Runner {
   private readonly rng: Rng;
-  private memory?: ReplayMemory;
+  /** Online strategies: the ranks, rank 0 (whose generator is `rng`) first. */
+  private readonly ranks: LiveRank[] = [];
   private readonly progress?: Progress;
+  /** Online: each site of the arriving stream and its last stream position, in stream order. */
+  private readonly siteEnds: { site: string; last: number }[] = [];
   private stepsThisCall = 0;
 
   constructor(
@@ -186,7 +249,12 @@ class Runner {
     private readonly log: (s: string) => void,
   ) {
     this.rng = new Rng(state.rng);
-    if (state.kind === "online") this.memory = memoryFromState(state.memory);
+    if (state.kind === "online") {
+      const states = rankStates(state);
+      this.ranks = states.map((st, r) => ({ st, memory: memoryFromState(st.memory), rng: r === 0 ? this.rng : new Rng(st.rng) }));
+      const usable = usableStreamLength(stream.length, state.config.batchSize, states.length);
+      for (let i = 0; i < usable; i++) if (i === usable - 1 || stream[i].site !== stream[i + 1].site) this.siteEnds.push({ site: stream[i].site, last: i });
+    }
     if (opts.progress !== false) {
       this.progress = new Progress({ label: `train ${state.config.strategy}`, total: state.budget, plainEverySec: 10 });
     }
@@ -205,23 +273,27 @@ class Runner {
     return this.state.config;
   }
 
-  /** One optimisation step on the given stream positions; returns per-case observations. */
-  private async step(indices: number[]) {
+  /**
+   * One optimisation step on the given stream positions (with R ranks: R equal groups, rank 0's first),
+   * each case cropped and augmented with the generator in `rngs` at its position; returns per-case
+   * observations.
+   */
+  private async step(indices: number[], rngs: Rng[]) {
     const t0 = performance.now();
     const aug = this.cfg.augment ? PAPER_AUGMENT : NO_AUGMENT;
-    const batch = indices.map((i) => {
+    const batch = indices.map((i, k) => {
       const c = this.store.load(this.stream[i], i);
-      return { patch: samplePatch(c.image, c.label, this.cfg.roi, this.rng, aug, c.template), organs: c.organs, weights: c.weights };
+      return { patch: samplePatch(c.image, c.label, this.cfg.roi, rngs[k], aug, c.template), organs: c.organs, weights: c.weights };
     });
     const lr = cosineLr(this.cfg.lr, this.state.it, this.state.budget, Math.round((this.cfg.warmup ?? 0) * this.state.budget));
     this.opts.events?.onBatch?.({ it: this.state.it + 1, batch, lr, model: this.model });
-    const r = await trainStep(this.model, this.opt, batch, lr, this.cfg.dice);
+    const r = await trainStep(this.model, this.opt, batch, lr, this.cfg.dice, Math.max(1, this.ranks.length));
     this.state.it += 1;
     this.state.optStep = this.opt.step;
     this.stepsThisCall += 1;
     const ms = performance.now() - t0;
     this.progress?.update(this.state.it, `loss ${r.loss.toFixed(4)}`);
-    await this.opts.events?.onStep?.({ it: this.state.it, budget: this.state.budget, loss: r.loss, lr, cases: indices, organLoss: r.perCase.map((c) => c.organLoss), ms, memory: this.memory?.snapshot() });
+    await this.opts.events?.onStep?.({ it: this.state.it, budget: this.state.budget, loss: r.loss, lr, cases: indices, organLoss: r.perCase.map((c) => c.organLoss), ms, memory: this.snapshot() });
     return r;
   }
 
@@ -233,46 +305,88 @@ class Runner {
 
   private async checkpoint(): Promise<void> {
     this.state.rng = this.rng.state();
-    if (this.state.kind === "online" && this.memory) this.state.memory = this.memory.toJSON();
+    for (const k of this.ranks) {
+      k.st.rng = k.rng.state();
+      k.st.memory = k.memory.toJSON();
+    }
     if (!this.opts.runDir) return;
     saveCheckpoint(this.opts.runDir, this.state, [...(await this.model.params.exportArrays()), ...(await this.opt.exportArrays())]);
     void this.opts.events?.onCheckpoint?.({ it: this.state.it });
   }
 
-  private async maybeSiteEnd(st: OnlineState): Promise<void> {
-    if (st.pos === 0) return;
-    const cur = this.stream[st.pos - 1].site;
-    const next = st.pos < usableStreamLength(this.stream.length, this.cfg.batchSize) ? this.stream[st.pos].site : undefined;
-    if (cur === next || st.sitesEnded.includes(cur)) return;
-    st.sitesEnded.push(cur);
-    await this.opts.events?.onSiteEnd?.({ site: cur, it: st.it, memory: this.memory!.snapshot(), model: this.model });
+  /** Online: every rank's memory contents (each item with its rank when there are several). */
+  private snapshot(): MemorySnapshotItem[] | undefined {
+    if (this.ranks.length === 0) return undefined;
+    if (this.ranks.length === 1) return this.ranks[0].memory.snapshot();
+    return this.ranks.flatMap((k, rank) => k.memory.snapshot().map((m) => ({ ...m, rank })));
   }
 
-  private async runOnline(st: OnlineState): Promise<boolean> {
-    const mem = this.memory!;
-    const { batchSize: B, samplingRate: S, memorySize: N } = this.cfg;
-    const len = usableStreamLength(this.stream.length, B);
-    while (st.it < st.budget) {
-      if (st.pendingReplays === 0) {
-        if (st.pos < len) {
-          const arrivals = [];
-          for (let i = st.pos; i < Math.min(len, st.pos + B); i++) arrivals.push({ idx: i, site: this.stream[i].site });
-          mem.arrive(arrivals);
-          st.pos += arrivals.length;
-          await this.opts.events?.onArrival?.({ it: st.it, pos: st.pos, site: arrivals[0].site, memorySize: mem.size });
-          if (mem.size < N && st.pos < len) {
-            await this.maybeSiteEnd(st); // fill first: no training yet
-            continue;
-          }
-          mem.shrink();
+  /** Stream positions below this one have all arrived (at some rank). */
+  private arrivedPrefix(): number {
+    const R = this.ranks.length, B = this.cfg.batchSize;
+    const len = rankStreamLength(this.stream.length, B, R);
+    return Math.min(...this.ranks.map((k, r) => (k.st.pos < len ? rankStreamIndex(k.st.pos, r, B, R) : usableStreamLength(this.stream.length, B, R))));
+  }
+
+  /** Report, in stream order, each site whose last case has arrived (at every rank) and was replayed. */
+  private async maybeSiteEnd(st: OnlineState): Promise<void> {
+    const arrived = this.arrivedPrefix();
+    for (const { site, last } of this.siteEnds) {
+      if (last >= arrived) break;
+      if (st.sitesEnded.includes(site)) continue;
+      st.sitesEnded.push(site);
+      await this.opts.events?.onSiteEnd?.({ site, it: st.it, memory: this.snapshot()!, model: this.model });
+    }
+  }
+
+  /**
+   * Run rank r's loop (DESIGN.md section 1) up to its next replay: arrivals of its next B cases, no
+   * training until its memory is full, shrinking to capacity, then S replays per arrival.
+   */
+  private async untilReplay(st: OnlineState, r: number): Promise<void> {
+    const { st: rank, memory: mem } = this.ranks[r];
+    const R = this.ranks.length;
+    const { batchSize: B, samplingRate: S } = this.cfg;
+    const len = rankStreamLength(this.stream.length, B, R);
+    while (rank.pendingReplays === 0) {
+      if (rank.pos < len) {
+        const arrivals = [];
+        for (let k = rank.pos; k < Math.min(len, rank.pos + B); k++) {
+          const i = rankStreamIndex(k, r, B, R);
+          arrivals.push({ idx: i, site: this.stream[i].site });
         }
-        st.pendingReplays = S;
+        mem.arrive(arrivals);
+        rank.pos += arrivals.length;
+        const pos = arrivals[arrivals.length - 1].idx + 1;
+        await this.opts.events?.onArrival?.({ it: st.it, pos, site: arrivals[0].site, memorySize: mem.size, ...(R > 1 ? { rank: r } : {}) });
+        if (mem.size < mem.state.capacity && rank.pos < len) {
+          await this.maybeSiteEnd(st); // fill first: no training yet
+          continue;
+        }
+        mem.shrink();
       }
-      const picked = mem.sample(B, this.rng);
-      const r = await this.step(picked);
-      mem.observeBatch(picked, r.perCase);
-      st.pendingReplays -= 1;
-      if (st.pendingReplays === 0) await this.maybeSiteEnd(st);
+      rank.pendingReplays = S;
+    }
+  }
+
+  /**
+   * Each iteration every rank runs its loop to its next replay and draws B items from its own memory;
+   * one step trains on all R x B cases with the gradients averaged (DDP); each rank's memory observes
+   * its own cases. The ranks stay in step: each spends one replay per iteration.
+   */
+  private async runOnline(st: OnlineState): Promise<boolean> {
+    const B = this.cfg.batchSize;
+    while (st.it < st.budget) {
+      for (let r = 0; r < this.ranks.length; r++) await this.untilReplay(st, r);
+      const picked = this.ranks.map((k) => k.memory.sample(B, k.rng));
+      const res = await this.step(picked.flat(), picked.flatMap((p, r) => p.map(() => this.ranks[r].rng)));
+      picked.forEach((p, r) => this.ranks[r].memory.observeBatch(p, res.perCase.slice(r * B, (r + 1) * B)));
+      let replayed = false;
+      for (const k of this.ranks) {
+        k.st.pendingReplays -= 1;
+        if (k.st.pendingReplays === 0) replayed = true;
+      }
+      if (replayed) await this.maybeSiteEnd(st);
       if (await this.afterStep()) return true;
     }
     await this.maybeSiteEnd(st);
@@ -293,7 +407,7 @@ class Runner {
       }
       const picked = st.order.slice(st.posInEpoch, st.posInEpoch + B);
       st.posInEpoch += picked.length;
-      await this.step(picked);
+      await this.step(picked, picked.map(() => this.rng));
       if (await this.afterStep()) return true;
     }
     if (st.posInEpoch >= st.order.length && st.order.length > 0) {
