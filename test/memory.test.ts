@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { maxCoverageRemovals } from "../src/memory/coverage.js";
 import type { MemoryItem, MemoryState } from "../src/memory/item.js";
-import { createMemory, DynamicMemory, LinearMemory, memoryFromState, SelectiveMemory } from "../src/memory/memory.js";
+import { createMemory, memoryFromState } from "../src/memory/memory.js";
 import { chooseRemovals } from "../src/memory/removal.js";
 import { cosineLr, onlineBudget, usableStreamLength } from "../src/train/schedule.js";
 import { Rng } from "../src/util/rng.js";
@@ -19,12 +19,12 @@ function seenItems(features: number[][], entropy: number[] = features.map(() => 
   return features.map((f, i) => ({ idx: i, site: "D1", lifespan: lifespan[i], seen: true, numSeen: 1, loss: 1, feature: f, entropy: entropy[i] }));
 }
 
-function state(kind: MemoryState["kind"], capacity: number, items: MemoryItem[], topK = 4): MemoryState {
-  return { kind, capacity, topK, gamma: 0.5, items };
+function state(kind: MemoryState["kind"], capacity: number, items: MemoryItem[], topOneInK = 4): MemoryState {
+  return { kind, capacity, topOneInK, gamma: 0.5, items };
 }
 
 test("LM: first in, first out; no ageing", () => {
-  const m = new LinearMemory(3);
+  const m = createMemory("lm", 3);
   m.arrive([0, 1, 2, 3, 4].map((idx) => ({ idx, site: "D1" })));
   assert.ok(m.items.every((x) => x.lifespan === 0));
   const d = m.shrink();
@@ -33,7 +33,7 @@ test("LM: first in, first out; no ageing", () => {
 });
 
 test("DM/SM: arrival ages every item, the new ones included", () => {
-  const m = new DynamicMemory(5);
+  const m = createMemory("dm", 5);
   m.arrive([{ idx: 0, site: "D1" }]);
   m.arrive([{ idx: 1, site: "D1" }]);
   assert.deepEqual(m.items.map((x) => x.lifespan), [2, 1]);
@@ -109,7 +109,7 @@ test("SM: the lifespan fallback removes the oldest among all items, protected on
 });
 
 test("LM observe: the loss is overwritten (no averaging); no feature, no entropy in the memory state", () => {
-  const m = new LinearMemory(4);
+  const m = createMemory("lm", 4);
   m.arrive([{ idx: 3, site: "D1" }]);
   m.observe(3, { loss: 1, feature: [2, 0], entropy: 0.4 });
   m.observe(3, { loss: 3, feature: [0, 5], entropy: 0.8 });
@@ -124,7 +124,7 @@ test("LM observe: the loss is overwritten (no averaging); no feature, no entropy
 });
 
 test("DM observe: loss and feature Polyak-averaged, no entropy stored; the monitoring entropy changes no decision", () => {
-  const m = new DynamicMemory(4);
+  const m = createMemory("dm", 4);
   m.arrive([{ idx: 7, site: "D2" }]);
   m.observe(7, { loss: 1, feature: [2, 0], entropy: 0.4 });
   m.observe(7, { loss: 3, feature: [0, 5], entropy: 0.8 });
@@ -173,7 +173,7 @@ test("budget and learning-rate progress as the reference: floor(len / B) * S; st
 });
 
 test("observe: first values stored, then Polyak averaging with gamma 0.5 and renormalised features", () => {
-  const m = new SelectiveMemory(4);
+  const m = createMemory("sm", 4);
   m.arrive([{ idx: 7, site: "D2" }, { idx: 8, site: "D2" }]);
   m.observe(7, { loss: 1, feature: [2, 0], entropy: 0.4 });
   let it = m.items[0];

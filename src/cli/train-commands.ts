@@ -6,7 +6,8 @@ import { formatDiceSummary } from "../report/dice-table.js";
 import { profileByName, type ProfileName } from "../profiles.js";
 import { CaseStore } from "../train/cases.js";
 import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
-import { defaultConfig, type Strategy, type TrainConfig } from "../train/config.js";
+import { MEMORY_KINDS } from "../memory/policies/index.js";
+import { STRATEGIES, defaultConfig, describeStrategies, type Strategy, type TrainConfig } from "../train/config.js";
 import { metricsEvents, RunDir } from "../train/run-dir.js";
 import { removeStaleTemps } from "../util/atomic.js";
 import { createModel, train, type RunState } from "../train/trainer.js";
@@ -18,9 +19,9 @@ function parseSites(v: unknown): string[] | undefined {
 
 export const trainCommand: CommandSpec = {
   name: "train",
-  summary: "train online with a replay memory (lm, dm, sm) or with repeated epochs, writing a run folder",
+  summary: `train online with a replay memory (${MEMORY_KINDS.join(", ")}) or with repeated epochs, writing a run folder`,
   usage:
-    "massive train --strategy lm|dm|sm|repeated --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--ranks R] [--seed N] [--sites D1,D2] [--init <file.pt>] [--resume] [--no-postprocess]",
+    `massive train --strategy ${STRATEGIES.join("|")} --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--ranks R] [--seed N] [--sites D1,D2] [--init <file.pt>] [--resume] [--no-postprocess]`,
   options: {
     strategy: { type: "string" },
     profile: { type: "string", default: "smoke" },
@@ -44,7 +45,7 @@ export const trainCommand: CommandSpec = {
     "no-postprocess": { type: "boolean", default: false },
   },
   help: {
-    strategy: "lm (linear, FIFO), dm (dynamic), sm (selective) or repeated (epochs over the stored set)",
+    strategy: describeStrategies(),
     profile: "defaults for model widths, patch, N, S, epochs (smoke, mini, paper)",
     data: "prepared folder (from massive prep / npm run demo)",
     out: "run folder: config.json, metrics.jsonl, checkpoint/, final-eval.json",
@@ -68,7 +69,7 @@ export const trainCommand: CommandSpec = {
   },
   async run(v) {
     const strategy = requireString(v.strategy, "strategy", "train") as Strategy;
-    if (!["lm", "dm", "sm", "repeated"].includes(strategy)) throw new UsageError(`massive train: --strategy must be lm, dm, sm or repeated, got "${strategy}"`);
+    if (!STRATEGIES.includes(strategy)) throw new UsageError(`massive train: --strategy must be one of ${STRATEGIES.join(", ")}, got "${strategy}"`);
     const profile = asUsage("train", () => profileByName(String(v.profile))).name as ProfileName;
     const data = resolve(requireString(v.data, "data", "train"));
     const out = outFolder(v.out, "train");

@@ -1,4 +1,6 @@
 /** One replay-memory item and the memory's serialisable state (docs/method.md#the-replay-memories). */
+import type { MemoryKind } from "./policies/index.js";
+
 export interface MemoryItem {
   /** Stream position of the case. */
   idx: number;
@@ -23,13 +25,13 @@ export interface MemoryItem {
   nnSimilarity?: number;
 }
 
-export type MemoryKind = "lm" | "dm" | "sm";
+export type { MemoryKind };
 
 export interface MemoryState {
   kind: MemoryKind;
   capacity: number;
-  /** SM: protect the top 1/K of candidates by entropy (K = 4 is the paper's "top 25%"). */
-  topK: number;
+  /** SM: protect the top 1/K of seen items by entropy; this is K (4: the paper's "top 25%"). */
+  topOneInK: number;
   /** Polyak averaging weight of the new value. */
   gamma: number;
   /**

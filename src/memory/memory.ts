@@ -1,10 +1,12 @@
 /**
- * Replay memories behind one interface: LinearMemory (FIFO), DynamicMemory (keeps unique samples) and
- * SelectiveMemory (keeps unique and challenging samples). State is plain JSON; decisions are pure
- * functions of it (removal.ts); randomness comes from the Rng the caller passes.
+ * The replay memory's buffer, the same for Linear (FIFO), Dynamic (unique samples) and Selective (unique and
+ * challenging samples) memories: what differs is the policy (src/memory/policies/), chosen by the state's
+ * `kind`. State is plain JSON; removals are pure functions of it (removal.ts); randomness comes from the
+ * Rng the caller passes.
  */
 import type { Rng } from "../util/rng.js";
-import { dot, l2normalise, type MemoryItem, type MemoryKind, type MemoryState, type Observation } from "./item.js";
+import { dot, type MemoryItem, type MemoryKind, type MemoryState, type Observation } from "./item.js";
+import { MEMORY_POLICIES, isMemoryKind, type MemoryPolicy } from "./policies/index.js";
 import { chooseRemovals, type RemovalDecision } from "./removal.js";
 
 export interface ArrivingCase {
@@ -27,9 +29,13 @@ export interface MemorySnapshotItem {
 }
 
 export class ReplayMemory {
+  readonly policy: MemoryPolicy;
+
   constructor(readonly state: MemoryState) {
+    if (!isMemoryKind(state.kind)) throw new Error(`unknown memory kind ${JSON.stringify(state.kind)}; choose one of ${Object.keys(MEMORY_POLICIES).join(", ")}`);
     if (!(state.capacity >= 1)) throw new Error(`memory capacity must be >= 1, got ${state.capacity}`);
-    if (state.kind === "sm" && !(state.topK >= 1)) throw new Error(`SelectiveMemory needs topK >= 1, got ${state.topK}`);
+    if (state.kind === "sm" && !(state.topOneInK >= 1)) throw new Error(`SelectiveMemory needs top 1/K with K >= 1, got ${state.topOneInK}`);
+    this.policy = MEMORY_POLICIES[state.kind];
   }
 
   get kind(): MemoryKind {
@@ -48,10 +54,10 @@ export class ReplayMemory {
   /** Step 1: append new cases as unseen items; DM and SM then age every item by one. */
   arrive(cases: ArrivingCase[]): void {
     for (const c of cases) this.state.items.push({ idx: c.idx, site: c.site, lifespan: 0, seen: false, numSeen: 0 });
-    if (this.kind !== "lm") for (const it of this.state.items) it.lifespan += 1;
+    if (this.policy.agesOnArrival) for (const it of this.state.items) it.lifespan += 1;
   }
 
-  /** Step 3: shrink to capacity by the memory's rule. */
+  /** Step 3: shrink to capacity by the policy's rule. */
   shrink(): RemovalDecision {
     const d = chooseRemovals(this.state);
     if (d.remove.length) {
@@ -70,11 +76,9 @@ export class ReplayMemory {
   }
 
   /**
-   * Step 5: record what training saw for a case still in memory, as the reference's update_sample_stats:
-   * LM overwrites `loss` (no feature, no entropy); DM stores `loss` and the L2-normalised `feature`, the
-   * first time as they are, later Polyak-averaged (feature re-normalised); SM also `entropy`, averaged
-   * the same way. LM/DM keep the BCE term only as `monitorEntropy` (not the reference's; no decision
-   * reads it). Then, when `maxNumSeen` is set (DM/SM), items seen that many times leave memory.
+   * Step 5: record what training saw for a case still in memory, as the reference's update_sample_stats
+   * (each policy's `record`: LM overwrites `loss`; DM stores `loss` and the L2-normalised `feature`; SM
+   * also `entropy`). Then, when `maxNumSeen` is set (DM/SM), items seen that many times leave memory.
    */
   observe(idx: number, obs: Observation): void {
     this.observeBatch([idx], [obs]);
@@ -87,34 +91,14 @@ export class ReplayMemory {
     idx.forEach((id, k) => {
       const it = this.state.items.find((x) => x.idx === id);
       if (!it) return; // it left memory meanwhile
-      this.record(it, obs[k]);
+      this.policy.record(it, obs[k], this.state.gamma);
+      it.seen = true;
+      it.numSeen += 1;
       any = true;
     });
     const max = this.state.maxNumSeen ?? 0;
-    if (max > 0 && this.kind !== "lm") this.state.items = this.state.items.filter((x) => x.numSeen < max);
+    if (max > 0 && this.policy.limitsNumSeen) this.state.items = this.state.items.filter((x) => x.numSeen < max);
     if (any) this.updateNearestNeighbours();
-  }
-
-  private record(it: MemoryItem, obs: Observation): void {
-    const g = this.state.gamma;
-    const avg = (old: number | undefined, v: number) => (old === undefined ? v : (1 - g) * old + g * v);
-    const first = !it.seen;
-    if (this.kind === "lm") {
-      it.loss = obs.loss;
-    } else {
-      const f = l2normalise(obs.feature);
-      if (first || !it.feature) {
-        it.loss = obs.loss;
-        it.feature = f;
-      } else {
-        it.loss = avg(it.loss, obs.loss);
-        it.feature = l2normalise(it.feature.map((v, i) => (1 - g) * v + g * f[i]));
-      }
-    }
-    if (this.kind === "sm") it.entropy = first ? obs.entropy : avg(it.entropy, obs.entropy);
-    else it.monitorEntropy = first ? obs.entropy : avg(it.monitorEntropy, obs.entropy);
-    it.seen = true;
-    it.numSeen += 1;
   }
 
   /** Monitoring: each seen item's cosine similarity to its nearest other seen item. */
@@ -128,7 +112,7 @@ export class ReplayMemory {
   }
 
   snapshot(): MemorySnapshotItem[] {
-    return this.state.items.map((x) => ({ idx: x.idx, site: x.site, entropy: (this.kind === "sm" ? x.entropy : x.monitorEntropy) ?? null, numSeen: x.numSeen, lifespan: x.lifespan }));
+    return this.state.items.map((x) => ({ idx: x.idx, site: x.site, entropy: this.policy.figureEntropy(x) ?? null, numSeen: x.numSeen, lifespan: x.lifespan }));
   }
 
   toJSON(): MemoryState {
@@ -136,33 +120,15 @@ export class ReplayMemory {
   }
 }
 
-export class LinearMemory extends ReplayMemory {
-  constructor(capacity: number, items: MemoryItem[] = []) {
-    super({ kind: "lm", capacity, topK: 0, gamma: 0.5, items });
-  }
-}
-
-export class DynamicMemory extends ReplayMemory {
-  constructor(capacity: number, gamma = 0.5, items: MemoryItem[] = [], maxNumSeen = 0) {
-    super({ kind: "dm", capacity, topK: 0, gamma, items, ...(maxNumSeen > 0 ? { maxNumSeen } : {}) });
-  }
-}
-
-export class SelectiveMemory extends ReplayMemory {
-  constructor(capacity: number, topK = 4, gamma = 0.5, items: MemoryItem[] = [], maxNumSeen = 0) {
-    super({ kind: "sm", capacity, topK, gamma, items, ...(maxNumSeen > 0 ? { maxNumSeen } : {}) });
-  }
-}
-
+/** A memory from its saved state (a copy); states saved before the rename carry `topK` for `topOneInK`. */
 export function memoryFromState(state: MemoryState): ReplayMemory {
-  const copy = JSON.parse(JSON.stringify(state)) as MemoryState;
-  if (copy.kind === "lm") return new LinearMemory(copy.capacity, copy.items);
-  if (copy.kind === "dm") return new DynamicMemory(copy.capacity, copy.gamma, copy.items, copy.maxNumSeen ?? 0);
-  if (copy.kind === "sm") return new SelectiveMemory(copy.capacity, copy.topK, copy.gamma, copy.items, copy.maxNumSeen ?? 0);
-  throw new Error(`unknown memory kind ${JSON.stringify((copy as { kind: unknown }).kind)}`);
+  const copy = JSON.parse(JSON.stringify(state)) as MemoryState & { topK?: number };
+  if (copy.topOneInK === undefined && copy.topK !== undefined) copy.topOneInK = copy.topK;
+  delete copy.topK;
+  return new ReplayMemory(copy);
 }
 
 /** `maxNumSeen`: the reference's `limit_num_seen_coeff * S` for DM/SM (0: off, the default). */
-export function createMemory(kind: MemoryKind, capacity: number, topK = 4, gamma = 0.5, maxNumSeen = 0): ReplayMemory {
-  return memoryFromState({ kind, capacity, topK, gamma, items: [], ...(maxNumSeen > 0 ? { maxNumSeen } : {}) });
+export function createMemory(kind: MemoryKind, capacity: number, topOneInK = 4, gamma = 0.5, maxNumSeen = 0): ReplayMemory {
+  return memoryFromState({ kind, capacity, topOneInK, gamma, items: [], ...(maxNumSeen > 0 ? { maxNumSeen } : {}) });
 }

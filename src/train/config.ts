@@ -1,12 +1,21 @@
 /** Training configuration, its per-profile defaults, and validation with clear messages. */
 import type { Vec3 } from "../data/volume.js";
+import { MEMORY_KINDS, MEMORY_POLICIES, type MemoryKind } from "../memory/policies/index.js";
 import type { ModelConfig } from "../model/universal-unet.js";
 import { PAPER_WIDTHS } from "../model/universal-unet.js";
 import { profileByName, type ProfileName } from "../profiles.js";
 import { TRAINING } from "../data/ontology.js";
 import type { DiceForm } from "../model/loss.js";
 
-export type Strategy = "lm" | "dm" | "sm" | "repeated";
+/** A memory policy (src/memory/policies) for the online protocol, or the repeated-epochs baseline. */
+export type Strategy = MemoryKind | "repeated";
+
+export const STRATEGIES: readonly Strategy[] = [...MEMORY_KINDS, "repeated"];
+
+/** One line per strategy, for `--help` and error messages. */
+export function describeStrategies(): string {
+  return [...MEMORY_KINDS.map((k) => `${k} (${MEMORY_POLICIES[k].description})`), "repeated (epochs over the stored set, the baseline)"].join(", ");
+}
 
 export interface TrainConfig {
   profile: ProfileName;
@@ -111,7 +120,7 @@ export function validateConfig(c: TrainConfig): void {
   const bad = (m: string) => {
     throw new Error(`bad training config: ${m}`);
   };
-  if (!["lm", "dm", "sm", "repeated"].includes(c.strategy)) bad(`strategy must be lm, dm, sm or repeated, got "${c.strategy}"`);
+  if (!STRATEGIES.includes(c.strategy)) bad(`strategy must be one of ${STRATEGIES.join(", ")}, got "${c.strategy}"`);
   const posInt = (v: number, name: string) => (!Number.isInteger(v) || v < 1) && bad(`${name} must be a positive integer, got ${v}`);
   posInt(c.memorySize, "memory size");
   posInt(c.samplingRate, "sampling rate");
