@@ -27,6 +27,7 @@ import { kitRoot } from "../src/util/paths.js";
 import { smokeRun, type SmokeRun } from "./backend-run.js";
 import { stepBench, type StepBench } from "../bench/step-bench.js";
 import { forwardConvFlops, type BenchNet } from "../bench/nets.js";
+import { env } from "../src/env.js";
 
 const t0 = performance.now();
 const elapsed = () => (performance.now() - t0) / 1000;
@@ -272,7 +273,7 @@ async function kernelTimings(maxSeconds: number) {
     }
     tf.dispose([x, w, dy]);
   }
-  return { backend: describeBackend(report), stock: process.env.MASSIVE_STOCK_KERNELS === "1", rows };
+  return { backend: describeBackend(report), stock: env("MASSIVE_STOCK_KERNELS") === "1", rows };
 }
 
 async function main() {
@@ -284,7 +285,7 @@ async function main() {
   } else if (cmd === "adapter") {
     const r = await initBackend({ log: () => {} });
     emit(JSON.stringify({ backend: r.backend, adapter: r.adapter, describe: describeBackend(r), notes: r.notes, skipped: r.skipped }));
-    if (r.backend !== "webgpu" && process.env.MASSIVE_BACKEND === "webgpu") process.exitCode = 1;
+    if (r.backend !== "webgpu" && env("MASSIVE_BACKEND") === "webgpu") process.exitCode = 1;
   } else if (cmd === "prep") {
     const out = rest[0];
     const raw = mkdtempSync(join(tmpdir(), "massive-gpu-check-raw-"));

@@ -18,6 +18,7 @@ import { columnsWasmPath } from "./kernels/columns-wasm.js";
 import { registerConv3dTransposeGradient } from "./kernels/gradients/Conv3DBackpropInputV2.js";
 import { registerWebGpuKernels } from "./kernels/webgpu/register-all.js";
 import * as tf from "@tensorflow/tfjs";
+import { env } from "./env.js";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 const BACKENDS: BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
@@ -69,7 +70,7 @@ async function tryWasm(): Promise<string | undefined> {
     return `failed to load: ${(e as Error).message.split("\n")[0]}`;
   }
   try {
-    if (process.env.MASSIVE_STOCK_KERNELS !== "1") registerWasmKernels();
+    if (env("MASSIVE_STOCK_KERNELS") !== "1") registerWasmKernels();
     return (await tf.setBackend("wasm")) ? undefined : "wasm backend failed to initialise";
   } catch (e) {
     return `wasm backend failed to initialise: ${(e as Error).message}`;
@@ -198,7 +199,7 @@ async function tryWebgpu(mode: "hardware" | "any" | "software", notes: string[])
     return `${describeAdapter(info)}: tfjs's webgpu backend failed to initialise: ${(e as Error).message}`;
   }
   webgpuHandle = { gpu, adapter: info };
-  if (process.env.MASSIVE_STOCK_KERNELS !== "1") for (const n of registerWebGpuKernels()) notes.push(`webgpu kernels: ${n}`);
+  if (env("MASSIVE_STOCK_KERNELS") !== "1") for (const n of registerWebGpuKernels()) notes.push(`webgpu kernels: ${n}`);
   else notes.push("MASSIVE_STOCK_KERNELS=1: tfjs's stock webgpu kernels (rank-5 element-wise ops are broken there)");
   return undefined;
 }
@@ -255,11 +256,11 @@ export interface InitOptions {
 export async function initBackend(opts: InitOptions = {}): Promise<BackendReport> {
   if (current) return current;
   const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
-  const forced = opts.force ?? (process.env.MASSIVE_BACKEND as BackendName | undefined);
+  const forced = opts.force ?? (env("MASSIVE_BACKEND") as BackendName | undefined);
   if (forced && !BACKENDS.includes(forced)) {
     throw new Error(`MASSIVE_BACKEND must be ${BACKENDS.join(", ")}, got "${forced}"`);
   }
-  const adapterChoice = process.env.MASSIVE_WEBGPU_ADAPTER;
+  const adapterChoice = env("MASSIVE_WEBGPU_ADAPTER");
   if (adapterChoice && !["hardware", "software", "any"].includes(adapterChoice)) {
     throw new Error(`MASSIVE_WEBGPU_ADAPTER must be hardware, software or any, got "${adapterChoice}"`);
   }
@@ -316,7 +317,7 @@ export async function initBackend(opts: InitOptions = {}): Promise<BackendReport
       if (why) skipped.push({ provider: "@tensorflow/tfjs-backend-wasm", reason: why });
       else {
         notes.push(
-          process.env.MASSIVE_STOCK_KERNELS === "1"
+          env("MASSIVE_STOCK_KERNELS") === "1"
             ? "MASSIVE_STOCK_KERNELS=1: stock wasm Conv3D kernels (their input gradient is wrong in tfjs 4.22)"
             : existsSync(columnsWasmPath())
               ? "Conv3D kernels: im2col (columns.wasm, SIMD) + XNNPACK matMul; fast Slice/SplitV (src/kernels)"

@@ -13,6 +13,7 @@ import { profileByName } from "../profiles.js";
 import { evalCommand, trainCommand } from "./train-commands.js";
 import { openNotebooks } from "../notebook/setup.js";
 import { asUsage, helpText, outFolder, parseCommand, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
+import { env } from "../env.js";
 
 const phantom: CommandSpec = {
   name: "phantom",
@@ -193,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     console.error(`massive ${name}: ${(e as Error).message}`);
-    if (process.env.MASSIVE_DEBUG) console.error((e as Error).stack);
+    if (env("MASSIVE_DEBUG")) console.error((e as Error).stack);
     return 1;
   } finally {
     releaseWebGpu(); // Dawn's instance would keep the process alive

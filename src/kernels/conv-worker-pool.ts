@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { kitRoot } from "../util/paths.js";
 import type { ConvGeometry } from "./conv3d-im2col.js";
+import { env } from "../env.js";
 
 export interface PartJob {
   op: "forward" | "filter";
@@ -105,7 +106,7 @@ let pool: PartRunner | null | undefined;
 export function convWorker(): PartRunner | undefined {
   if (pool === undefined) {
     const script = convWorkerScript();
-    pool = process.env.MASSIVE_CONV_THREADS === "1" || !existsSync(script) ? null : new ConvWorker(script);
+    pool = env("MASSIVE_CONV_THREADS") === "1" || !existsSync(script) ? null : new ConvWorker(script);
   }
   return pool ?? undefined;
 }

@@ -9,17 +9,18 @@ import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import type { PlotlyFigure } from "./plots.js";
 import { kitRoot } from "../util/paths.js";
+import { env } from "../env.js";
 
 export type ExportFormat = "png" | "svg" | "html" | "json";
 
 const CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
 
 export function chromiumPath(): string {
-  const env = process.env.MASSIVE_CHROMIUM;
-  if (env === "none") throw new Error("MASSIVE_CHROMIUM=none: no browser is used");
-  if (env) {
-    if (!existsSync(env)) throw new Error(`MASSIVE_CHROMIUM=${env} does not exist`);
-    return env;
+  const chosen = env("MASSIVE_CHROMIUM");
+  if (chosen === "none") throw new Error("MASSIVE_CHROMIUM=none: no browser is used");
+  if (chosen) {
+    if (!existsSync(chosen)) throw new Error(`MASSIVE_CHROMIUM=${chosen} does not exist`);
+    return chosen;
   }
   const found = CHROMIUM_CANDIDATES.find((p) => existsSync(p));
   if (!found) throw new Error(`no Chromium found (looked at ${CHROMIUM_CANDIDATES.join(", ")}); install Debian's chromium or set MASSIVE_CHROMIUM`);

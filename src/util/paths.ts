@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { env } from "../env.js";
 
 let cached: string | undefined;
 
@@ -31,7 +32,7 @@ function walkUp(start: string): string | undefined {
 
 export function kitRoot(): string {
   if (cached) return cached;
-  const candidates = [process.env.MASSIVE_HOME, process.cwd()];
+  const candidates = [env("MASSIVE_HOME"), process.cwd()];
   if (process.argv[1]) {
     try {
       candidates.push(dirname(realpathSync(process.argv[1])));
