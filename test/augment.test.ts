@@ -77,7 +77,10 @@ test("crop and rot90 keep image and label aligned voxel for voxel; zoom keeps th
   // the label's centroid by 1 voxel and fails).
   const shape: [number, number, number] = [12, 12, 8];
   const cube = { shape, image: new Float32Array(12 * 12 * 8), label: new Uint8Array(12 * 12 * 8) };
-  for (let z = 2; z < 6; z++) for (let y = 3; y < 8; y++) for (let x = 4; x < 9; x++) (cube.image[x + 12 * (y + 12 * z)] = 1), (cube.label[x + 12 * (y + 12 * z)] = 1);
+  for (let z = 2; z < 6; z++) for (let y = 3; y < 8; y++) for (let x = 4; x < 9; x++) {
+        cube.image[x + 12 * (y + 12 * z)] = 1;
+        cube.label[x + 12 * (y + 12 * z)] = 1;
+      }
   for (const f of [1.3, 1.4, 1.5]) {
     const z = zoomPatch(cube, f);
     const c = [0, 0, 0, 0, 0, 0, 0, 0];

@@ -19,7 +19,6 @@ import { diagonalAffine, type Vec3 } from "../src/data/volume.js";
 import { saveCheckpoint, loadCheckpoint } from "../src/train/checkpoint.js";
 import { tempDir } from "./helpers.js";
 
-const quiet = () => {};
 
 function massive(...args: string[]) {
   return spawnSync(process.execPath, ["bin/massive.js", ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });

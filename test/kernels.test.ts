@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { Rng } from "../src/util/rng.js";
-import { CASES, checkConvCase, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
+import { CASES, checkConvCase, rand, relErr } from "./conv-reference.js";
 import { setColumnBlockFloats } from "../src/kernels/conv3d-im2col.js";
 import { useJavaScriptColumnLoops } from "../src/kernels/wasm/arena.js";
 import { columnLoopsInUse } from "../src/kernels/wasm/wasm-backend.js";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { KernelClient, decodeMessage, encodeMessage, errorFromStderr, type JupyterMessage } from "../src/notebook/kernel.js";
 import { CellError, executeNotebook } from "../src/notebook/execute.js";

@@ -7,7 +7,7 @@ import { describeBackend, initBackend, releaseWebGpu, type BackendReport } from 
 import { collapseBroadcast } from "../src/kernels/webgpu/rank-collapse.js";
 import { chunkPlan, conv3dFilterGradWebGpu } from "../src/kernels/webgpu/Conv3DBackpropFilterV2.js";
 import { Rng } from "../src/util/rng.js";
-import { CASES, checkConvCase, geo, rand, reference, relErr, type S5 } from "./conv-reference.js";
+import { CASES, checkConvCase, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { smokePrepared } from "./fixtures.js";
 
 /**

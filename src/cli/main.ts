@@ -12,7 +12,7 @@ import { templateClasses, templateKeys } from "../data/ontology.js";
 import { profileByName } from "../profiles.js";
 import { evalCommand, trainCommand } from "./train-commands.js";
 import { openNotebooks } from "../notebook/setup.js";
-import { asUsage, helpText, outFolder, parseCommand, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
+import { asUsage, helpText, outFolder, parseCommand, parseIntFlag, parseVec3, UsageError, type CommandSpec } from "./args.js";
 import { env } from "../env.js";
 
 const phantom: CommandSpec = {

@@ -5,7 +5,7 @@
  */
 import { NiftiError, readLabelNifti, readNifti, type ReadOptions } from "./nifti.js";
 import { splitRightLeft, transferLabels } from "./label-transfer.js";
-import { PREPROCESSING, TOTALSEG_INSIDE, TOTALSEG_TEMPLATE_KEY, TOTALSEG_TO_CLASS, templateClasses } from "./ontology.js";
+import { PREPROCESSING, TOTALSEG_INSIDE, TOTALSEG_TO_CLASS, templateClasses } from "./ontology.js";
 import { classesIn, isTumourId, postLabel } from "./post-label.js";
 import {
   axisCodes,

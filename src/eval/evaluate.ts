@@ -4,12 +4,11 @@
  */
 import type { Vec3 } from "../data/volume.js";
 import type { UniversalUNet } from "../model/universal-unet.js";
-import type { TrainingCase } from "../train/cases.js";
 import { classCounts, classMask } from "../data/post-label.js";
 import { dice, summariseDice, type CaseDice, type DiceSummary } from "./dice.js";
 import { classesNeeded, postprocessCase } from "./postprocess.js";
 import { foregroundThreshold, slidingWindow, type Blend } from "./sliding-window.js";
-import type { CaseStore } from "../train/cases.js";
+import type { CaseStore, TrainingCase } from "../train/cases.js";
 import { Progress } from "../util/progress.js";
 
 export interface EvaluateOptions {

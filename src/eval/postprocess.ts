@@ -48,7 +48,7 @@ export function largestComponent(mask: Mask, shape: Vec3): Mask {
 
 /** Separable max (dilation) or min (erosion) filter with a cube of side 2 * radius + 1; outside = 0. */
 function cubeFilter(mask: Mask, shape: Vec3, radius: number, erode: boolean): Mask {
-  const [X, Y, Z] = shape;
+  const [X, Y] = shape;
   const strides = [1, X, X * Y];
   let cur: Mask = Uint8Array.from(mask, (v) => (v ? 1 : 0));
   for (let axis = 0; axis < 3; axis++) {
@@ -145,7 +145,11 @@ export function splitLungs(right: Mask, left: Mask, shape: Vec3): { right: Mask;
   if ((rs > ls && rs / ls > 4) || (rs <= ls && ls / rs > 4)) {
     const mid = Math.floor(X / 2);
     let lowHalf = 0, highHalf = 0;
-    for (let i = 0; i < n; i++) if (big[i]) (i % X < mid ? lowHalf++ : highHalf++);
+    for (let i = 0; i < n; i++) {
+      if (!big[i]) continue;
+      if (i % X < mid) lowHalf++;
+      else highHalf++;
+    }
     if ((highHalf + 1) / (lowHalf + 1) > 4) {
       r = big; // only a right lung
       l = new Uint8Array(n);

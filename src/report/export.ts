@@ -104,7 +104,7 @@ export async function renderFigure(fig: PlotlyFigure, format: "png" | "svg", sca
     const height = Number(fig.layout.height ?? 400);
     const url = await page.evaluate(
       async (a: { fig: PlotlyFigure; format: string; width: number; height: number; scale: number }) => {
-        const P = (globalThis as unknown as { Plotly: { newPlot: Function; toImage: Function } }).Plotly;
+        const P = (globalThis as unknown as { Plotly: { newPlot: (...args: unknown[]) => Promise<unknown>; toImage: (...args: unknown[]) => Promise<string> } }).Plotly;
         const el = (globalThis as unknown as { document: { getElementById(id: string): unknown } }).document.getElementById("fig");
         await P.newPlot(el, a.fig.data, a.fig.layout, { staticPlot: true });
         return (await P.toImage(el, { format: a.format, width: a.width, height: a.height, scale: a.scale })) as string;

@@ -3,9 +3,8 @@
  * for figures/ and notebook output.
  */
 import { writeFileSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { kitRoot } from "../util/paths.js";
 
 export type Cell = string | number | null;

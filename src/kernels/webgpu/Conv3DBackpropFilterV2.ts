@@ -131,7 +131,7 @@ function sumChunksProgram(chunks: number, size: number) {
 export function chunkPlan(M: number, N: number, K: number): { chunks: number; kc: number } {
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
   let chunks = Math.max(1, Math.min(Math.ceil(2048 / tiles), Math.ceil(K / 256), Math.floor((32 << 20) / (M * N))));
-  let kc = Math.ceil(K / chunks / KSTEP) * KSTEP;
+  const kc = Math.ceil(K / chunks / KSTEP) * KSTEP;
   chunks = Math.ceil(K / kc);
   return { chunks, kc };
 }
