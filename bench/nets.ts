@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { PAPER_WIDTHS, type ModelConfig } from "../src/model/universal-unet.js";
 import { AdamW } from "../src/train/adamw.js";
-import { createModel } from "../src/train/trainer.js";
+import { createModel } from "../src/model/create.js";
 import { defaultConfig } from "../src/train/config.js";
 import { trainStep } from "../src/train/step.js";
 import type { Vec3 } from "../src/data/volume.js";
@@ -93,7 +93,7 @@ function narrowNet(roi: Vec3): Stepper {
 
 function universalNet(net: "mini" | "paper", roi: Vec3): Stepper {
   const config = defaultConfig("smoke", "lm", { roi, model: { widths: BENCH_WIDTHS[net], featureDim: 256, headChannels: 8, seed: 1 } });
-  const model = createModel(config);
+  const model = createModel(config.model);
   const opt = new AdamW(model.params.trainable);
   const n = roi[0] * roi[1] * roi[2];
   const image = Float32Array.from({ length: n }, (_, i) => ((i * 2654435761) % 1000) / 1000);

@@ -27,7 +27,8 @@ import { defaultConfig, validateConfig } from "../src/train/config.js";
 import type { DiceForm } from "../src/model/loss.js";
 import type { InitScheme } from "../src/model/params.js";
 import type { Blend } from "../src/eval/sliding-window.js";
-import { createModel, train } from "../src/train/trainer.js";
+import { createModel } from "../src/model/create.js";
+import { train } from "../src/train/trainer.js";
 import { assetPath, kitRoot } from "../src/util/paths.js";
 
 interface CurvePoint {
@@ -109,7 +110,7 @@ async function runKit(data: string, out: string): Promise<SideResult> {
   validateConfig(config);
   mkdirSync(out, { recursive: true });
   // Initial weights: the model is a pure function of the config's seed, so a fresh one equals train()'s.
-  const init = createModel(config);
+  const init = createModel(config.model);
   await writeWeights(init, out, "init");
   init.dispose();
   const templates = Object.fromEntries(templateKeys().map((k) => [k, [...templateClasses(k)]]));

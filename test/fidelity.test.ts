@@ -10,7 +10,7 @@ import { initBackend } from "../src/backend.js";
 import { oneHotTarget, partialLabelLoss } from "../src/model/loss.js";
 import { UniversalUNet, type ModelConfig } from "../src/model/universal-unet.js";
 import { foregroundThreshold, slidingWindow } from "../src/eval/sliding-window.js";
-import { loadTextEmbedding } from "../src/train/trainer.js";
+import { loadTextEmbedding } from "../src/model/create.js";
 import { diagonalAffine } from "../src/data/volume.js";
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));

@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { organRatioWeights, oneHotTarget, partialLabelLoss } from "../src/model/loss.js";
 import { PAPER_WIDTHS, UniversalUNet } from "../src/model/universal-unet.js";
-import { loadTextEmbedding } from "../src/train/trainer.js";
+import { loadTextEmbedding } from "../src/model/create.js";
 import { Rng } from "../src/util/rng.js";
 
 test("transposed-convolution gradient matches central differences (input and filter)", async () => {

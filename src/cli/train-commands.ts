@@ -10,7 +10,8 @@ import { MEMORY_KINDS } from "../memory/policies/index.js";
 import { STRATEGIES, defaultConfig, describeStrategies, type Strategy, type TrainConfig } from "../train/config.js";
 import { metricsEvents, RunDir } from "../train/run-dir.js";
 import { removeStaleTemps } from "../util/atomic.js";
-import { createModel, train, type RunState } from "../train/trainer.js";
+import { createModel } from "../model/create.js";
+import { train, type RunState } from "../train/trainer.js";
 import { asUsage, outFolder, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
 
 function parseSites(v: unknown): string[] | undefined {
@@ -158,7 +159,7 @@ export const evalCommand: CommandSpec = {
     const run = RunDir.open(runDir);
     const info = run.readInfo();
     await initBackend();
-    const model = createModel(info.config);
+    const model = createModel(info.config.model);
     try {
       const ck = loadCheckpoint<RunState>(runDir);
       for (const w of ck.warnings) process.stderr.write(`eval: warning: ${w}\n`);

@@ -4,15 +4,14 @@
  * augmentation and checkpoints. A run resumed from its last checkpoint continues exactly as the
  * uninterrupted run would have.
  */
-import { readFileSync } from "node:fs";
 import { initBackend } from "../backend.js";
 import { NO_AUGMENT, PAPER_AUGMENT, samplePatch } from "../data/augment.js";
 import type { ManifestCase } from "../data/manifest.js";
 import { createMemory, memoryFromState, type MemorySnapshotItem, type ReplayMemory } from "../memory/memory.js";
 import type { MemoryState } from "../memory/item.js";
 import { describeInit, loadGenesisWeights } from "../model/init-weights.js";
-import { UniversalUNet } from "../model/universal-unet.js";
-import { assetPath } from "../util/paths.js";
+import { createModel } from "../model/create.js";
+import type { UniversalUNet } from "../model/universal-unet.js";
 import { Progress } from "../util/progress.js";
 import { Rng, type RngState } from "../util/rng.js";
 import { AdamW } from "./adamw.js";
@@ -94,23 +93,6 @@ export interface TrainResult {
   dispose(): void;
 }
 
-let embeddingCache: number[][] | undefined;
-
-export function loadTextEmbedding(): number[][] {
-  if (!embeddingCache) {
-    const file = assetPath("txt_encoding.json");
-    const j = JSON.parse(readFileSync(file, "utf8")) as { embedding?: number[][]; shape?: number[] };
-    if (!Array.isArray(j.embedding) || j.embedding.length !== 32 || j.embedding[0].length !== 512) {
-      throw new Error(`${file}: expected "embedding" of shape [32, 512]`);
-    }
-    embeddingCache = j.embedding;
-  }
-  return embeddingCache;
-}
-
-export function createModel(config: TrainConfig): UniversalUNet {
-  return new UniversalUNet(config.model, loadTextEmbedding());
-}
 
 /**
  * Rank r's generator at the start of a run. Rank 0's is the run's (so one rank draws as before ranks
@@ -176,7 +158,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (stream.length === 0) throw new Error(`${opts.data}: no training cases${opts.sites ? ` for sites ${opts.sites.join(",")}` : ""}`);
   const data = dataFingerprint(opts.data, stream, opts.sites);
   let state: RunState;
-  const model = createModel(opts.config);
+  const model = createModel(opts.config.model);
   const opt = new AdamW(model.params.trainable, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: opts.config.weightDecay });
   let resumed = false;
   try {
