@@ -5,10 +5,12 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { EXPERIMENT_NOTEBOOKS } from "../src/experiments/plan.js";
 import { CellError, executeNotebook } from "../src/notebook/execute.js";
 import { kitRoot } from "../src/util/paths.js";
 
-export const NOTEBOOKS = ["00-tutorial", "01-table1-data-efficiency", "02-table2-dynamic-adaptation", "03-figure2-forgetting", "04-figure3-diverse-memory"];
+/** Every notebook, in order: the tutorial, then those that read the training runs. */
+export const NOTEBOOKS = ["00-tutorial", ...EXPERIMENT_NOTEBOOKS];
 
 export function fail(msg: string): never {
   console.error(`reproduce: ${msg}`);

@@ -27,8 +27,11 @@ test("aggregation: per class over the cases that have it; organ, tumour and over
 
 test("relative Dice drop is 0 at the site itself and negative when forgotten", () => {
   assert.equal(relativeDiceDrop(0.8, 0.8), 0);
-  assert.ok(Math.abs(relativeDiceDrop(0.6, 0.8) + 0.25) < 1e-12);
-  assert.ok(relativeDiceDrop(0.9, 0.8) > 0);
+  assert.ok(Math.abs(relativeDiceDrop(0.6, 0.8)! + 0.25) < 1e-12);
+  assert.ok(relativeDiceDrop(0.9, 0.8)! > 0);
+  // Dice 0 after site k: 0/0 (or x/0) is not defined, never 0 ("no forgetting").
+  assert.equal(relativeDiceDrop(0, 0), null);
+  assert.equal(relativeDiceDrop(0.3, 0), null);
 });
 
 test("sliding windows cover the volume with overlap 0.5; Gaussian weights peak at the centre", () => {

@@ -7,7 +7,8 @@ import { readNotebook } from "../src/notebook/nbformat.js";
 import { cellsMatch, notebookFromSource, parseNotebookSource } from "../src/notebook/sources.js";
 import { forgettingFigure, memoryScatterFigure, memoryTimelineFigure, siteStyle, SITE_COLORS } from "../src/report/plots.js";
 import { experimentSettings } from "../src/experiments/settings.js";
-import { forgettingPanels, type MethodResults } from "../src/experiments/tables.js";
+import { forgettingPanels } from "../src/experiments/forgetting.js";
+import type { MethodResults } from "../src/experiments/results.js";
 import type { RunResult } from "../src/experiments/runs.js";
 
 test("the site palette has 16 distinct colours, a full legend, and the same style for a site in every figure", () => {
@@ -51,7 +52,7 @@ test("Figure 2: a 0/0 relative drop is a gap named in the figure, not 0 ('no for
   assert.deepEqual(dm.undefinedAt, []);
   const fig = forgettingFigure(panel);
   assert.ok((fig.data[0].y as (number | null)[]).every((v) => v === null), "gaps in the plot");
-  assert.match(String((fig.layout.title as { text: string }).text), /undefined drop.*LM everywhere/);
+  assert.match(String((fig.layout.title as { text: string }).text), /drop not defined.*LM everywhere/);
   assert.ok(Number(fig.layout.width) <= 700, "one panel fits a notebook's output area");
 });
 

@@ -41,6 +41,9 @@ test("all notebooks run headless on the smoke profile, with no Python on PATH, a
   const r = spawnSync(process.execPath, ["dist/scripts/reproduce.js", "--profile", "smoke", "--out-dir", executed], { encoding: "utf8", env });
   assert.equal(r.status, 0, `reproduce failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
   assert.match(r.stdout, /\[5\/5\] 04-figure3-diverse-memory done/);
+  // The runs are trained before the notebooks, in parallel jobs; the notebooks only read them.
+  assert.match(r.stdout, /0 of 10 runs already in .*; training 10 with \d+ parallel job/);
+  assert.match(r.stdout, /run 10\/10 \S+: done, \d+ steps/);
   const kit = resolve(".");
   for (const nb of NOTEBOOKS) {
     const doc = JSON.parse(readFileSync(join(executed, `${nb}.ipynb`), "utf8")) as { cells: { cell_type: string; execution_count?: number | null; outputs?: Output[] }[] };
@@ -58,6 +61,7 @@ test("all notebooks run headless on the smoke profile, with no Python on PATH, a
     const stderr = outputs.filter((o) => o.output_type === "stream" && o.name === "stderr").map((o) => (o.text ?? []).join(""));
     assert.deepEqual(stderr, [], `${nb}: stderr in the outputs`);
     assert.ok(!JSON.stringify(outputs).includes(kit + "/"), `${nb}: an absolute path of this machine in the outputs`);
+    if (nb !== "00-tutorial") assert.match(JSON.stringify(outputs), /runs \(\d+ methods x 1 seed\) read from /, `${nb}: says where its runs come from`);
     const last = code[code.length - 1].outputs ?? [];
     assert.ok(last.some((o) => o.data && "text/markdown" in o.data && /What this shows/.test([o.data["text/markdown"]].flat().join(""))), `${nb}: no closing "what this shows"`);
     const files = readdirSync(join(figures, nb));
@@ -103,12 +107,17 @@ test("all notebooks run headless on the smoke profile, with no Python on PATH, a
   });
   assert.equal(again.status, 0, again.stderr.slice(-2000));
   assert.match(readFileSync(join(figures, "REPORT.md"), "utf8"), /## What the network learned/);
+  assert.match(readFileSync(join(figures, "REPORT.md"), "utf8"), /\| 2a \| DM beats LM on the stream \| undecided \|.*from one seed: no interval/, "one seed: undecided");
+  const prov = JSON.parse(readFileSync(join(figures, "PROVENANCE.json"), "utf8")) as { runs: { key: string; trainSeconds: number; trainedNow: boolean }[]; jobs: number; codeDirty: boolean };
+  assert.equal(prov.runs.length, 10);
+  assert.ok(prov.runs.every((x) => x.trainedNow && x.trainSeconds > 0), "each run's training seconds");
+  assert.equal(typeof prov.codeDirty, "boolean");
   const empty = spawnSync(process.execPath, ["dist/scripts/reproduce.js", "--profile", "smoke", "--report-only"], {
     encoding: "utf8",
     env: { ...process.env, MASSIVE_FIGURES: figures, MASSIVE_WORK: tempDir("massive-work-empty-") },
   });
   assert.notEqual(empty.status, 0);
-  assert.match(empty.stderr, /--report-only rebuilds REPORT.md from cached runs, and .* holds none: run `npm run reproduce -- --profile smoke` first/);
+  assert.match(empty.stderr, /--report-only rebuilds REPORT.md from the stored results, and .* holds none of the 10 runs it needs: run `npm run reproduce -- --profile smoke` first/);
   assert.doesNotMatch(empty.stderr, /\n\s+at /, "a message, not a stack trace");
 });
 

@@ -7,7 +7,8 @@
 // dynamic memory (DM) beats the linear one (LM), the selective memory (SM) beats DM and matches or beats
 // 100 epochs of repeated training, and protecting the top 25% most uncertain cases works best. Here: the
 // synthetic stream, the same strategies with the profile's N and S, mean ± sd over seeds; Tumor average
-// over classes 26-32, Organ over 1-25, Average over all classes present.
+// over classes 26-32, Organ over 1-25, Average over all classes present. The runs are read from the
+// profile's results folder (trained by `npm run reproduce`; this notebook never trains).
 
 // %%
 // Parameters: the profile comes from MASSIVE_PROFILE (default "mini"); seeds from the profile's settings.
@@ -15,8 +16,8 @@ import * as massive from "massive";
 const { settings, out } = await massive.openNotebook("02-table2-dynamic-adaptation");
 
 // %%
-const data = massive.ensureData(settings);
-const results = await massive.runTable2(settings, data);
+const results = massive.notebookResults(settings, "02-table2-dynamic-adaptation");
+console.log(massive.resultsLine(settings, results));
 const rows = massive.table2Rows(results);
 out.table(rows, "", "Table 2: Dice on the 16-site stream (ours: mean ± sd over seeds)");
 
@@ -28,5 +29,5 @@ out.json(results.map((r) => ({ method: r.method, runs: r.runs.map((x) => ({ key:
 
 // %%
 // What this shows: generated from the runs by the code that writes REPORT.md.
-out.markdown(await massive.whatThisShows(settings, data, "02-table2-dynamic-adaptation"));
+out.markdown(massive.whatThisShows(settings, "02-table2-dynamic-adaptation"));
 void out.finish();

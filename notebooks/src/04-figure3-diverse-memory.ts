@@ -6,8 +6,8 @@
 // The paper (Figure 3): the memory's contents at the end of D5 and D7, each stored case as a point:
 // x = the site it came from, y = its stored uncertainty (BCE). In the paper LM holds only the latest cases,
 // DM keeps older sites, and SM keeps older and harder (more uncertain) cases. Whether our runs show the
-// same is said at the end, from the numbers. The runs are Table 2's online runs (seed of the first run
-// shown; the table averages over seeds).
+// same is said at the end, from the numbers. The runs are Table 2's online runs, read from the profile's
+// results folder (this notebook never trains); the figures show the first seed, the table averages over seeds.
 
 // %%
 // Parameters: the profile comes from MASSIVE_PROFILE (default "mini"); seeds from the profile's settings.
@@ -15,8 +15,8 @@ import * as massive from "massive";
 const { settings, out } = await massive.openNotebook("04-figure3-diverse-memory");
 
 // %%
-const data = massive.ensureData(settings);
-const results = await massive.runTable2(settings, data, ["LM", "DM", "SM top 25%"]);
+const results = massive.notebookResults(settings, "04-figure3-diverse-memory");
+console.log(massive.resultsLine(settings, results));
 for (const site of settings.snapshotSites) {
   await out.figure(massive.memoryScatterFigure(massive.memoryPoints(results, site, settings.seeds[0]),
     `Memory contents at the end of ${site}`), `-${site}`);
@@ -29,5 +29,5 @@ out.json(settings.snapshotSites.map((site) => ({ site, points: massive.memoryPoi
 
 // %%
 // What this shows: generated from the runs by the code that writes REPORT.md.
-out.markdown(await massive.whatThisShows(settings, data, "04-figure3-diverse-memory"));
+out.markdown(massive.whatThisShows(settings, "04-figure3-diverse-memory"));
 void out.finish();

@@ -54,8 +54,11 @@ export function summariseDice(cases: CaseDice[]): DiceSummary {
   };
 }
 
-/** Figure 2: (Dice after site j - Dice after site k) / Dice after site k; 0 at k, negative = forgotten. */
-export function relativeDiceDrop(diceAfterJ: number, diceAfterK: number): number {
-  if (!(diceAfterK > 0)) return diceAfterJ > 0 ? Infinity : 0;
+/**
+ * Figure 2: (Dice after site j - Dice after site k) / Dice after site k; 0 at k, negative = forgotten.
+ * Null ("not defined") when the Dice after site k is 0: 0/0 is not "no forgetting", and x/0 is no gain.
+ */
+export function relativeDiceDrop(diceAfterJ: number, diceAfterK: number): number | null {
+  if (!(diceAfterK > 0) || !Number.isFinite(diceAfterJ)) return null;
   return (diceAfterJ - diceAfterK) / diceAfterK;
 }

@@ -15,14 +15,28 @@ import { writeJsonAtomic } from "../train/run-dir.js";
 import { kitRoot } from "../util/paths.js";
 import { experimentSettings, notebookProfile, type ExperimentSettings } from "./settings.js";
 
-export function gitCommit(): string {
+/** What a reproduction writes into tracked folders: its own outputs, not a change to the code. */
+export const OUTPUT_PATHS = ["results", "figures", "notebooks/*.ipynb"];
+
+/**
+ * The commit (short hash; "unknown" outside git) and the files that differ from it, leaving out the
+ * reproduction's own outputs (OUTPUT_PATHS), so that a run from a clean checkout names a clean commit.
+ */
+export function gitState(): { commit: string; dirtyFiles: string[] } {
+  const git = (args: string[]) => execFileSync("git", args, { cwd: kitRoot(), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   try {
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: kitRoot(), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: kitRoot(), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return dirty ? `${head} (with uncommitted changes)` : head;
+    const commit = git(["rev-parse", "--short", "HEAD"]).trim();
+    const status = git(["status", "--porcelain", "--", ".", ...OUTPUT_PATHS.map((p) => `:(exclude)${p}`)]);
+    return { commit, dirtyFiles: status.split("\n").filter((l) => l.trim()).map((l) => l.slice(3)) };
   } catch {
-    return "unknown";
+    return { commit: "unknown", dirtyFiles: [] };
   }
+}
+
+/** The commit, marked when the code (not the outputs) had uncommitted changes. */
+export function gitCommit(): string {
+  const { commit, dirtyFiles } = gitState();
+  return dirtyFiles.length ? `${commit} (code with uncommitted changes)` : commit;
 }
 
 /** figures/<notebook>/ */

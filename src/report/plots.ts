@@ -144,7 +144,7 @@ export interface ForgettingPanel {
 
 /**
  * Figure 2, one figure per evaluated site (three side by side do not fit a notebook's output area):
- * relative Dice drop after each later site. Undefined drops (Dice 0 on the site right after learning
+ * relative Dice drop after each later site. Drops that are not defined (Dice 0 on the site right after learning
  * it: 0/0) are gaps, not zeros, and the subtitle names them.
  */
 export function forgettingFigure(panel: ForgettingPanel): PlotlyFigure {
@@ -160,7 +160,7 @@ export function forgettingFigure(panel: ForgettingPanel): PlotlyFigure {
   }));
   const gaps = panel.series.filter((s) => s.mean.some((v) => !Number.isFinite(v)));
   const note = gaps.length
-    ? `gaps = undefined drop (Dice 0 after ${panel.site}): ${gaps.map((s) => `${s.strategy} ${s.mean.every((v) => !Number.isFinite(v)) ? "everywhere" : s.sites.filter((_, i) => !Number.isFinite(s.mean[i])).join(" ")}`).join("; ")}`
+    ? `gaps = drop not defined (0/0: Dice 0 after ${panel.site}): ${gaps.map((s) => `${s.strategy} ${s.mean.every((v) => !Number.isFinite(v)) ? "everywhere" : s.sites.filter((_, i) => !Number.isFinite(s.mean[i])).join(" ")}`).join("; ")}`
     : "0 = no forgetting; negative = forgotten";
   return {
     data,
