@@ -35,12 +35,27 @@ const median = (xs: number[]) => {
 };
 
 function runNode(row: Row, stock: boolean): number | string {
-  const r = spawnSync(process.execPath, [join(kitRoot(), "dist", "bench", "step-bench.js"), row.net, row.roi.join(","), String(stock ? row.stockSteps : row.steps), String(stock ? row.stockWarm : row.warm)], {
-    encoding: "utf8",
-    env: { ...process.env, MASSIVE_BACKEND: "wasm", MASSIVE_STOCK_KERNELS: stock ? "1" : "0" },
-    timeout: 30 * 60 * 1000,
-  });
-  if (r.status !== 0) return `failed: ${(r.stderr || "").split("\n").filter((l) => !l.startsWith("bench-step")).slice(-3).join(" ")}`;
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(kitRoot(), "dist", "bench", "step-bench.js"),
+      row.net,
+      row.roi.join(","),
+      String(stock ? row.stockSteps : row.steps),
+      String(stock ? row.stockWarm : row.warm),
+    ],
+    {
+      encoding: "utf8",
+      env: { ...process.env, MASSIVE_BACKEND: "wasm", MASSIVE_STOCK_KERNELS: stock ? "1" : "0" },
+      timeout: 30 * 60 * 1000,
+    },
+  );
+  if (r.status !== 0)
+    return `failed: ${(r.stderr || "")
+      .split("\n")
+      .filter((l) => !l.startsWith("bench-step"))
+      .slice(-3)
+      .join(" ")}`;
   const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[]; nanSteps?: number };
   if (out.nanSteps) process.stderr.write(`bench: ${row.net}${stock ? " (stock kernels)" : ""}: ${out.nanSteps} step(s) gave NaN losses\n`);
   return median(out.ms);
@@ -48,15 +63,27 @@ function runNode(row: Row, stock: boolean): number | string {
 
 /** The webgpu row: [ms or why not, adapter label]. A software adapter gets 1 timed step and 3 minutes. */
 function runWebGpu(row: Row, software: boolean | undefined): [number | string, string] {
-  const steps = software ? 1 : row.steps, warm = software ? 1 : row.warm, maxS = software ? 180 : 600;
-  const r = spawnSync(process.execPath, [join(kitRoot(), "dist", "bench", "step-bench.js"), row.net, row.roi.join(","), String(steps), String(warm), String(maxS)], {
-    encoding: "utf8",
-    env: { ...process.env, MASSIVE_BACKEND: "webgpu" },
-    timeout: (maxS + 60) * 1000,
-  });
+  const steps = software ? 1 : row.steps,
+    warm = software ? 1 : row.warm,
+    maxS = software ? 180 : 600;
+  const r = spawnSync(
+    process.execPath,
+    [join(kitRoot(), "dist", "bench", "step-bench.js"), row.net, row.roi.join(","), String(steps), String(warm), String(maxS)],
+    {
+      encoding: "utf8",
+      env: { ...process.env, MASSIVE_BACKEND: "webgpu" },
+      timeout: (maxS + 60) * 1000,
+    },
+  );
   const done = (r.stderr || "").split("\n").filter((l) => l.startsWith("bench-step ")).length;
   if (r.status !== 0) {
-    const why = r.error ? `killed after ${maxS + 60} s (${done} step(s) done)` : (r.stderr || "").split("\n").filter((l) => l && !l.startsWith("bench-step") && !/artificially reduced/.test(l)).slice(-2).join(" ");
+    const why = r.error
+      ? `killed after ${maxS + 60} s (${done} step(s) done)`
+      : (r.stderr || "")
+          .split("\n")
+          .filter((l) => l && !l.startsWith("bench-step") && !/artificially reduced/.test(l))
+          .slice(-2)
+          .join(" ");
     return [/no tfjs backend could start|no WebGPU adapter|no adapter/.test(why) ? "skipped (no WebGPU adapter)" : `failed: ${why}`, ""];
   }
   const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[]; warmMs: number[]; adapter?: string };
@@ -76,10 +103,26 @@ function findTorchPython(): string | undefined {
 function runTorch(row: Row): number | string {
   const py = findTorchPython();
   if (!py) return "skipped (no python3 with torch; Debian: apt-get install python3-torch)";
-  const r = spawnSync(py, [join(kitRoot(), "bench", "torch_bench.py"), "--net", row.net, "--steps", String(row.steps), "--warmup", String(row.warm), "--threads", "2", "--roi", row.roi.join(",")], {
-    encoding: "utf8",
-    timeout: 30 * 60 * 1000,
-  });
+  const r = spawnSync(
+    py,
+    [
+      join(kitRoot(), "bench", "torch_bench.py"),
+      "--net",
+      row.net,
+      "--steps",
+      String(row.steps),
+      "--warmup",
+      String(row.warm),
+      "--threads",
+      "2",
+      "--roi",
+      row.roi.join(","),
+    ],
+    {
+      encoding: "utf8",
+      timeout: 30 * 60 * 1000,
+    },
+  );
   if (r.status !== 0) return `failed: ${(r.stderr || "").split("\n").slice(-3).join(" ")}`;
   return median((JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[] }).ms);
 }
@@ -92,7 +135,9 @@ function main() {
   let software: boolean | undefined; // known after the first webgpu row
   const only = args.filter((a) => !a.startsWith("--"));
   const cpu = cpus()[0]?.model ?? "unknown CPU";
-  console.log(`bench: ${cpus().length} cores (${cpu}), node ${process.version}; ours: main thread + 1 convolution worker, stock tfjs wasm: 1 thread, PyTorch: 2 threads`);
+  console.log(
+    `bench: ${cpus().length} cores (${cpu}), node ${process.version}; ours: main thread + 1 convolution worker, stock tfjs wasm: 1 thread, PyTorch: 2 threads`,
+  );
   const fmt = (v: number | string) => (typeof v === "number" ? `${v.toFixed(0)} ms` : v);
   for (const row of ROWS.filter((r) => only.length === 0 || only.includes(r.net))) {
     const flops = 3 * forwardConvFlops(row.net, row.roi);
@@ -103,7 +148,8 @@ function main() {
     const stock = skipStock ? "skipped (--skip-stock)" : runNode(row, true);
     process.stderr.write(`bench: ${row.net}: PyTorch...\n`);
     const torch = runTorch(row);
-    let webgpu: number | string = "skipped (--skip-webgpu)", adapter = "";
+    let webgpu: number | string = "skipped (--skip-webgpu)",
+      adapter = "";
     if (!skipWebGpu) {
       process.stderr.write(`bench: ${row.net}: webgpu...\n`);
       [webgpu, adapter] = runWebGpu(row, software);
@@ -113,7 +159,9 @@ function main() {
     console.log(`  ours (im2col + XNNPACK, wasm): ${fmt(ours)}  ${gf(ours)}`);
     console.log(`  stock tfjs wasm:               ${fmt(stock)}  ${gf(stock)}`);
     console.log(`  PyTorch CPU:                   ${fmt(torch)}  ${gf(torch)}`);
-    console.log(`  webgpu${software ? " (SOFTWARE adapter, not a GPU)" : software === false ? " (GPU)" : ""}: ${" ".repeat(software ? 0 : software === false ? 17 : 23)}${fmt(webgpu)}  ${gf(webgpu)}${adapter ? `  [${adapter}]` : ""}`);
+    console.log(
+      `  webgpu${software ? " (SOFTWARE adapter, not a GPU)" : software === false ? " (GPU)" : ""}: ${" ".repeat(software ? 0 : software === false ? 17 : 23)}${fmt(webgpu)}  ${gf(webgpu)}${adapter ? `  [${adapter}]` : ""}`,
+    );
     if (typeof ours === "number" && typeof stock === "number") console.log(`  stock / ours:   ${(stock / ours).toFixed(1)}x`);
     if (typeof ours === "number" && typeof torch === "number") console.log(`  ours / PyTorch: ${(ours / torch).toFixed(2)}`);
   }

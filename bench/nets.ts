@@ -20,14 +20,37 @@ export function forwardConvFlops(net: BenchNet, roi: Vec3): number {
   const conv = (v: number, cin: number, cout: number, k = 27) => 2 * v * k * cin * cout;
   if (net === "narrow") {
     return (
-      conv(V, 1, 8) + conv(V, 8, 8) + conv(V / 8, 8, 16) + conv(V / 8, 16, 16) + conv(V / 64, 16, 32) + conv(V / 64, 32, 32) +
-      conv(V / 64, 32, 16, 8) + conv(V / 8, 32, 16) + conv(V / 8, 16, 16) + conv(V / 8, 16, 8, 8) + conv(V, 16, 8) + conv(V, 8, 8) + conv(V, 8, 8, 1)
+      conv(V, 1, 8) +
+      conv(V, 8, 8) +
+      conv(V / 8, 8, 16) +
+      conv(V / 8, 16, 16) +
+      conv(V / 64, 16, 32) +
+      conv(V / 64, 32, 32) +
+      conv(V / 64, 32, 16, 8) +
+      conv(V / 8, 32, 16) +
+      conv(V / 8, 16, 16) +
+      conv(V / 8, 16, 8, 8) +
+      conv(V, 16, 8) +
+      conv(V, 8, 8) +
+      conv(V, 8, 8, 1)
     );
   }
   const [w0, w1, w2, w3, w4] = BENCH_WIDTHS[net];
   const v = [V, V / 8, V / 64, V / 512];
-  let f = conv(v[0], 1, w0) + conv(v[0], w0, w1) + conv(v[1], w1, w1) + conv(v[1], w1, w2) + conv(v[2], w2, w2) + conv(v[2], w2, w3) + conv(v[3], w3, w3) + conv(v[3], w3, w4);
-  const ups: [number, number, number, number][] = [[v[3], w4, w3, w3], [v[2], w3, w2, w2], [v[1], w2, w1, w1]];
+  let f =
+    conv(v[0], 1, w0) +
+    conv(v[0], w0, w1) +
+    conv(v[1], w1, w1) +
+    conv(v[1], w1, w2) +
+    conv(v[2], w2, w2) +
+    conv(v[2], w2, w3) +
+    conv(v[3], w3, w3) +
+    conv(v[3], w3, w4);
+  const ups: [number, number, number, number][] = [
+    [v[3], w4, w3, w3],
+    [v[2], w3, w2, w2],
+    [v[1], w2, w1, w1],
+  ];
   for (const [vin, c, s, o] of ups) f += conv(vin, c, c, 8) + conv(vin * 8, c + s, o) + conv(vin * 8, o, o);
   return f;
 }
@@ -55,8 +78,19 @@ function narrowNet(roi: Vec3): Stepper {
     return { w, b };
   };
   const L = {
-    d0a: conv(3, 1, 8), d0b: conv(3, 8, 8), d1a: conv(3, 8, 16), d1b: conv(3, 16, 16), d2a: conv(3, 16, 32), d2b: conv(3, 32, 32),
-    t1: convT(32, 16), u1a: conv(3, 32, 16), u1b: conv(3, 16, 16), t0: convT(16, 8), u0a: conv(3, 16, 8), u0b: conv(3, 8, 8), out: conv(1, 8, 8),
+    d0a: conv(3, 1, 8),
+    d0b: conv(3, 8, 8),
+    d1a: conv(3, 8, 16),
+    d1b: conv(3, 16, 16),
+    d2a: conv(3, 16, 32),
+    d2b: conv(3, 32, 32),
+    t1: convT(32, 16),
+    u1a: conv(3, 32, 16),
+    u1b: conv(3, 16, 16),
+    t0: convT(16, 8),
+    u0a: conv(3, 16, 8),
+    u0b: conv(3, 8, 8),
+    out: conv(1, 8, 8),
   };
   const [X, Y, Z] = roi;
   const x = tf.randomUniform([1, Z, Y, X, 1]) as tf.Tensor5D;
@@ -70,15 +104,19 @@ function narrowNet(roi: Vec3): Stepper {
   return {
     async step() {
       const cost = tf.tidy(() => {
-        return opt.minimize(() => {
-          const s0 = cr(cr(x, L.d0a), L.d0b);
-          const s1 = cr(cr(tf.maxPool3d(s0, 2, 2, "valid"), L.d1a), L.d1b);
-          const b = cr(cr(tf.maxPool3d(s1, 2, 2, "valid"), L.d2a), L.d2b);
-          const u1 = cr(cr(tf.concat([up(b, L.t1), s1], 4) as tf.Tensor5D, L.u1a), L.u1b);
-          const u0 = cr(cr(tf.concat([up(u1, L.t0), s0], 4) as tf.Tensor5D, L.u0a), L.u0b);
-          const out = tf.add(tf.conv3d(u0, L.out.w as tf.Tensor5D, 1, "same"), L.out.b);
-          return tf.mean(tf.squaredDifference(out, target)) as tf.Scalar;
-        }, true, v)!;
+        return opt.minimize(
+          () => {
+            const s0 = cr(cr(x, L.d0a), L.d0b);
+            const s1 = cr(cr(tf.maxPool3d(s0, 2, 2, "valid"), L.d1a), L.d1b);
+            const b = cr(cr(tf.maxPool3d(s1, 2, 2, "valid"), L.d2a), L.d2b);
+            const u1 = cr(cr(tf.concat([up(b, L.t1), s1], 4) as tf.Tensor5D, L.u1a), L.u1b);
+            const u0 = cr(cr(tf.concat([up(u1, L.t0), s0], 4) as tf.Tensor5D, L.u0a), L.u0b);
+            const out = tf.add(tf.conv3d(u0, L.out.w as tf.Tensor5D, 1, "same"), L.out.b);
+            return tf.mean(tf.squaredDifference(out, target)) as tf.Scalar;
+          },
+          true,
+          v,
+        )!;
       });
       // Wait for the step (a GPU backend only queues it): read the loss back.
       await cost.data();

@@ -37,7 +37,17 @@ export async function stepBench(net: BenchNet, roi: [number, number, number], st
     if (maxSeconds > 0 && performance.now() - start > maxSeconds * 1000) break; // ms may stay empty: warm-up used the time
   }
   s.dispose();
-  return { net, roi, ms, warmMs, backend: report.backend, adapter: report.adapter && describeAdapter(report.adapter), describe: describeBackend(backendReport() ?? report), notes: report.notes, nanSteps };
+  return {
+    net,
+    roi,
+    ms,
+    warmMs,
+    backend: report.backend,
+    adapter: report.adapter && describeAdapter(report.adapter),
+    describe: describeBackend(backendReport() ?? report),
+    notes: report.notes,
+    nanSteps,
+  };
 }
 
 if (/step-bench\.js$/.test(process.argv[1] ?? "")) {

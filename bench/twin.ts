@@ -173,9 +173,22 @@ async function runKit(data: string, out: string): Promise<SideResult> {
 function runTwin(data: string, out: string): SideResult {
   const args = [
     join(kitRoot(), "bench", "twin.py"),
-    "--trace", out, "--data", data, "--out", join(out, "twin.json"),
-    "--init", a["twin-init"]!, "--dice", a.dice!, "--eval-bn", a["eval-bn"]!, "--blend", a.blend === "logits" ? "logits" : "probs",
-    "--eval-every", a["eval-every"]!,
+    "--trace",
+    out,
+    "--data",
+    data,
+    "--out",
+    join(out, "twin.json"),
+    "--init",
+    a["twin-init"]!,
+    "--dice",
+    a.dice!,
+    "--eval-bn",
+    a["eval-bn"]!,
+    "--blend",
+    a.blend === "logits" ? "logits" : "probs",
+    "--eval-every",
+    a["eval-every"]!,
   ];
   const r = spawnSync(a.python!, args, { stdio: ["ignore", "inherit", "inherit"] });
   if (r.error) throw new Error(`twin: cannot run ${a.python} (${r.error.message}); install python3-torch and python3-nibabel (Debian)`);
@@ -203,7 +216,10 @@ function printOrganCurves(kit: SideResult, n = 8): void {
   for (const c of organs) {
     const cells: string[] = [];
     for (let i = 0; i < kit.steps.length; i += size) {
-      const v = kit.steps.slice(i, i + size).map((s) => s.organLoss?.[c]).filter((x): x is number => x !== undefined);
+      const v = kit.steps
+        .slice(i, i + size)
+        .map((s) => s.organLoss?.[c])
+        .filter((x): x is number => x !== undefined);
       cells.push(v.length ? (v.reduce((a, b) => a + b, 0) / v.length).toFixed(2) : "  - ");
     }
     console.log(`  ${`${c} ${className(c)}`.padEnd(24)} ${cells.join(" ")}`);
@@ -227,7 +243,9 @@ function printSideBySide(kit: SideResult, twin: SideResult): void {
   for (const id of ids) {
     const k = kit.final.perClass[id];
     const t = twin.final.perClass[id];
-    console.log(`  ${`${id} ${className(id)}`.padEnd(24)} ${fmt(k)}  ${fmt(t)}  ${k !== undefined && t !== undefined ? (k - t >= 0 ? "+" : "") + (k - t).toFixed(3) : ""}`);
+    console.log(
+      `  ${`${id} ${className(id)}`.padEnd(24)} ${fmt(k)}  ${fmt(t)}  ${k !== undefined && t !== undefined ? (k - t >= 0 ? "+" : "") + (k - t).toFixed(3) : ""}`,
+    );
   }
   console.log(`  ${"organ average".padEnd(24)} ${fmt(kit.final.organAverage)}  ${fmt(twin.final.organAverage)}`);
   console.log(`\nkit ${kit.seconds.toFixed(0)} s, twin ${twin.seconds.toFixed(0)} s`);
@@ -242,7 +260,11 @@ async function main() {
   if (a["kit-only"]) {
     console.log(`kit: organ average ${kit.final.organAverage?.toFixed(3)}; loss ${lossWindows(kit.steps).join(", ")}`);
     printOrganCurves(kit);
-    console.log(`per class: ${Object.entries(kit.final.perClass).map(([c, v]) => `${c} ${v.toFixed(2)}`).join(", ")}`);
+    console.log(
+      `per class: ${Object.entries(kit.final.perClass)
+        .map(([c, v]) => `${c} ${v.toFixed(2)}`)
+        .join(", ")}`,
+    );
     return;
   }
   const twin = runTwin(data, out);

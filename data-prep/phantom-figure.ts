@@ -26,7 +26,10 @@ export function writePhantomFigure(phantomDir: string, outPng: string, scale = 2
   const rows = facts.looks.filter((l) => firstOf.has(l.dataset));
   const first = reorientToRAS(readNifti(join(phantomDir, firstOf.get(rows[0].dataset)!.image)));
   const [nx, ny] = first.shape;
-  const pw = nx * scale, ph = ny * scale, gap = 6, textW = 330;
+  const pw = nx * scale,
+    ph = ny * scale,
+    gap = 6,
+    textW = 330;
   const cv = new RgbCanvas(textW + 2 * pw + 3 * gap, rows.length * (ph + gap) + gap + 24);
   cv.text(gap, gap, "SITE  PHASE     RAW / LABELLED", [0, 0, 0], 2);
   rows.forEach((look, r) => {
@@ -42,11 +45,27 @@ export function writePhantomFigure(phantomDir: string, outPng: string, scale = 2
     drawAxialSlice(cv, textW + gap, y0, img, z, [-250, 300], scale);
     drawAxialSlice(cv, textW + 2 * gap + pw, y0, img, z, [-250, 300], scale, classes, 0.55);
     cv.text(gap, y0 + 4, `${look.siteId} ${look.phase.slice(0, 8)}`, [0, 0, 0], 2);
-    cv.text(gap, y0 + 24, look.dataset.replace(/^\d\d_/, "").replace("Decathlon/", "").slice(0, 26), [60, 60, 60], 1);
-    cv.text(gap, y0 + 36, `HU X${look.huGain.toFixed(2)} ${look.huOffset >= 0 ? "+" : ""}${look.huOffset.toFixed(0)} NOISE ${look.noiseSd.toFixed(0)}`, [60, 60, 60], 1);
+    cv.text(
+      gap,
+      y0 + 24,
+      look.dataset
+        .replace(/^\d\d_/, "")
+        .replace("Decathlon/", "")
+        .slice(0, 26),
+      [60, 60, 60],
+      1,
+    );
+    cv.text(
+      gap,
+      y0 + 36,
+      `HU X${look.huGain.toFixed(2)} ${look.huOffset >= 0 ? "+" : ""}${look.huOffset.toFixed(0)} NOISE ${look.noiseSd.toFixed(0)}`,
+      [60, 60, 60],
+      1,
+    );
     const present = [...new Set(classes)].filter((c) => c > 0).sort((a, b) => a - b);
     present.forEach((c, k) => {
-      const col = k % 12, row = Math.floor(k / 12);
+      const col = k % 12,
+        row = Math.floor(k / 12);
       cv.fillRect(gap + col * 26, y0 + 52 + row * 14, 8, 8, classColor(c));
       cv.text(gap + col * 26 + 10, y0 + 52 + row * 14, String(c), [0, 0, 0], 1);
     });

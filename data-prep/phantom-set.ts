@@ -11,16 +11,7 @@ import { formatListFile } from "../src/data/listfile.js";
 import { rawDatasetLabels } from "../src/data/label-transfer.js";
 import { writeNifti } from "../src/data/nifti.js";
 import { SITES } from "../src/data/ontology.js";
-import {
-  asStored,
-  loadPhantomTemplate,
-  phantomGrid,
-  randomAnatomy,
-  renderPhantom,
-  singleSiteLook,
-  siteLooks,
-  type SiteLook,
-} from "../src/data/phantom.js";
+import { asStored, loadPhantomTemplate, phantomGrid, randomAnatomy, renderPhantom, singleSiteLook, siteLooks, type SiteLook } from "../src/data/phantom.js";
 import type { PhantomProfile } from "../src/profiles.js";
 import type { Vec3 } from "../src/data/volume.js";
 import { Progress } from "../src/util/progress.js";
@@ -57,7 +48,10 @@ export interface PhantomSetSummary {
 function plan(look: SiteLook, nTrain: number, nTest: number, rng: Rng, numberFrom = 1): PlannedCase[] {
   const cases: PlannedCase[] = [];
   let num = numberFrom;
-  for (const [split, n] of [["train", nTrain], ["test", nTest]] as const) {
+  for (const [split, n] of [
+    ["train", nTrain],
+    ["test", nTest],
+  ] as const) {
     for (let i = 0; i < n; i++, num++) {
       const name = `case${String(num).padStart(4, "0")}`;
       const trainSoFar = cases.filter((c) => c.split === "train" && !c.duplicateOf);
@@ -138,10 +132,9 @@ export function runPhantomSet(opts: PhantomSetOptions): PhantomSetSummary {
       summary.lists[`${g.list}_${split}`] = file;
     }
   }
-  writeFileSync(
-    join(opts.out, "phantom.json"),
-    JSON.stringify({ seed: opts.seed, grid, looks: [...looks, singleSiteLook(opts.seed)], cases: facts }, null, 1),
+  writeFileSync(join(opts.out, "phantom.json"), JSON.stringify({ seed: opts.seed, grid, looks: [...looks, singleSiteLook(opts.seed)], cases: facts }, null, 1));
+  log(
+    `phantom: ${summary.written} cases written, ${summary.skipped} already there, grid ${grid.shape.join("x")} at ${grid.spacing.map((s) => s.toFixed(2)).join("x")} mm -> ${opts.out}`,
   );
-  log(`phantom: ${summary.written} cases written, ${summary.skipped} already there, grid ${grid.shape.join("x")} at ${grid.spacing.map((s) => s.toFixed(2)).join("x")} mm -> ${opts.out}`);
   return summary;
 }

@@ -95,12 +95,15 @@ export function checkCaseIds(lists: { file: string; entries: ListEntry[] }[], ma
           if (prev.list === claim.list || split === undefined) {
             throw new Error(`case ${describeClaim(claim)} is listed twice: also ${describeClaim(prev)}; remove one`);
           }
-        } else throw new Error(`case id collision: ${describeClaim(prev)} and ${describeClaim(claim)} both become case id "${claim.id}"; rename one of the files`);
+        } else
+          throw new Error(`case id collision: ${describeClaim(prev)} and ${describeClaim(claim)} both become case id "${claim.id}"; rename one of the files`);
         continue;
       }
       if (prev && fromManifest.has(claim.id)) {
         if (prev.source !== claim.source) {
-          throw new Error(`case id collision: ${describeClaim(claim)} becomes case id "${claim.id}", which the prepared folder already holds for ${describeClaim(prev)}; rename one of the files or use another --out`);
+          throw new Error(
+            `case id collision: ${describeClaim(claim)} becomes case id "${claim.id}", which the prepared folder already holds for ${describeClaim(prev)}; rename one of the files or use another --out`,
+          );
         }
         if (prev.split !== claim.split && split === undefined) throw inBothLists(prev, claim);
       }
@@ -150,14 +153,9 @@ export function runPrep(opts: PrepOptions): PrepSummary {
     }
     if (problem) log(`prep: preparing ${id} again: ${problem}`);
     try {
-      const key =
-        opts.datasetKey ??
-        templateKeyFromPath(e.image) ??
-        (opts.labelMapping === "totalseg" ? TOTALSEG_TEMPLATE_KEY : undefined);
+      const key = opts.datasetKey ?? templateKeyFromPath(e.image) ?? (opts.labelMapping === "totalseg" ? TOTALSEG_TEMPLATE_KEY : undefined);
       if (!key) {
-        throw new Error(
-          `${opts.list}:${e.line}: cannot tell the label template of "${e.image}" (not under a PAOT dataset folder); pass --dataset-key`,
-        );
+        throw new Error(`${opts.list}:${e.line}: cannot tell the label template of "${e.image}" (not under a PAOT dataset folder); pass --dataset-key`);
       }
       const imagePath = resolve(opts.root, e.image);
       const labelPath = resolve(opts.root, e.label);

@@ -23,7 +23,21 @@ const kit = join(out, "kit");
 const require = createRequire(join(root, "package.json"));
 const say = (s) => process.stderr.write(`gpu-bundle: ${s}\n`);
 
-const DEBS = ["libvulkan1", "libglvnd0", "libegl1", "libgles2", "libglx0", "libx11-6", "libxext6", "libxcb1", "libxau6", "libxdmcp6", "libbsd0", "libmd0", "libstdc++6"];
+const DEBS = [
+  "libvulkan1",
+  "libglvnd0",
+  "libegl1",
+  "libgles2",
+  "libglx0",
+  "libx11-6",
+  "libxext6",
+  "libxcb1",
+  "libxau6",
+  "libxdmcp6",
+  "libbsd0",
+  "libmd0",
+  "libstdc++6",
+];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(kit, "dist", "src", "kernels"), { recursive: true });
@@ -33,10 +47,24 @@ mkdirSync(join(kit, "bench"), { recursive: true });
 // 1. The kit, bundled. CommonJS: tfjs-backend-wasm finds its .wasm through __dirname.
 const esbuild = join(root, "node_modules", ".bin", "esbuild");
 if (!existsSync(esbuild)) throw new Error("esbuild is not installed (it comes with tsx in devDependencies): run npm ci");
-const common = ["--bundle", "--platform=node", "--target=node20", "--format=cjs", "--external:webgpu", "--log-level=warning", "--legal-comments=none", "--minify-whitespace"];
+const common = [
+  "--bundle",
+  "--platform=node",
+  "--target=node20",
+  "--format=cjs",
+  "--external:webgpu",
+  "--log-level=warning",
+  "--legal-comments=none",
+  "--minify-whitespace",
+];
 execFileSync(esbuild, [join(root, "scripts", "gpu-check.ts"), ...common, `--outfile=${join(kit, "gpu-check.js")}`], { stdio: "inherit" });
-execFileSync(esbuild, [join(root, "src", "kernels", "conv-worker.ts"), ...common, `--outfile=${join(kit, "dist", "src", "kernels", "conv-worker.js")}`], { stdio: "inherit" });
-writeFileSync(join(kit, "package.json"), JSON.stringify({ name: "massive", private: true, description: "the kit bundled for scripts/gpu-check.sh" }, null, 2) + "\n");
+execFileSync(esbuild, [join(root, "src", "kernels", "conv-worker.ts"), ...common, `--outfile=${join(kit, "dist", "src", "kernels", "conv-worker.js")}`], {
+  stdio: "inherit",
+});
+writeFileSync(
+  join(kit, "package.json"),
+  JSON.stringify({ name: "massive", private: true, description: "the kit bundled for scripts/gpu-check.sh" }, null, 2) + "\n",
+);
 const wasmDir = dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json"));
 for (const f of readdirSync(join(wasmDir, "dist")).filter((f) => f.endsWith(".wasm"))) {
   copyFileSync(join(wasmDir, "dist", f), join(kit, f));
@@ -67,7 +95,8 @@ for (const f of readdirSync(join(out, "debs"))) {
   const pkg = DEBS.find((d) => f.startsWith(`${d}_`));
   if (pkg) renameSync(join(out, "debs", f), join(out, "debs", `${pkg}.deb`)); // no ':' or '%' in names
 }
-if (dl.status !== 0) say(`apt-get download failed (${dl.stderr.trim().split("\n").pop()}); the bundle has no .debs: the GPU machine must have libvulkan1 and libglvnd0`);
+if (dl.status !== 0)
+  say(`apt-get download failed (${dl.stderr.trim().split("\n").pop()}); the bundle has no .debs: the GPU machine must have libvulkan1 and libglvnd0`);
 
 // Sizes.
 const sizeOf = (p) => (statSync(p).isDirectory() ? readdirSync(p).reduce((s, f) => s + sizeOf(join(p, f)), 0) : statSync(p).size);

@@ -62,11 +62,25 @@ function self(args: string[], env: Record<string, string>, timeoutS: number): { 
     }
   }
   if (r.error || r.status !== 0) {
-    const kernelRows = (r.stderr ?? "").split("\n").filter((l) => l.startsWith("kernel-result ")).map((l) => JSON.parse(l.slice(14)) as unknown);
-    if (kernelRows.length) return { ok: false, error: `stopped after ${kernelRows.length} kernel timings`, json: { rows: kernelRows }, seconds: (performance.now() - s0) / 1000 };
-    const partial = (r.stderr ?? "").split("\n").filter((l) => l.startsWith("bench-step ")).map((l) => Number(l.split(" ")[1]));
-    if (partial.length) return { ok: false, error: `killed after steps of ${partial.map((v) => v.toFixed(0)).join(", ")} ms`, json: { partialStepMs: partial }, seconds: (performance.now() - s0) / 1000 };
-    const why = r.error && (r.error as NodeJS.ErrnoException).code === "ETIMEDOUT" ? `timed out after ${timeoutS.toFixed(0)} s` : `exit ${r.status ?? r.signal}`;
+    const kernelRows = (r.stderr ?? "")
+      .split("\n")
+      .filter((l) => l.startsWith("kernel-result "))
+      .map((l) => JSON.parse(l.slice(14)) as unknown);
+    if (kernelRows.length)
+      return { ok: false, error: `stopped after ${kernelRows.length} kernel timings`, json: { rows: kernelRows }, seconds: (performance.now() - s0) / 1000 };
+    const partial = (r.stderr ?? "")
+      .split("\n")
+      .filter((l) => l.startsWith("bench-step "))
+      .map((l) => Number(l.split(" ")[1]));
+    if (partial.length)
+      return {
+        ok: false,
+        error: `killed after steps of ${partial.map((v) => v.toFixed(0)).join(", ")} ms`,
+        json: { partialStepMs: partial },
+        seconds: (performance.now() - s0) / 1000,
+      };
+    const why =
+      r.error && (r.error as NodeJS.ErrnoException).code === "ETIMEDOUT" ? `timed out after ${timeoutS.toFixed(0)} s` : `exit ${r.status ?? r.signal}`;
     return { ok: false, error: `${why}: ${stderrTail}`, seconds };
   }
   try {
@@ -85,10 +99,17 @@ const median = (xs: number[]) => {
 function findTorch(python: string | undefined, timeoutS: number): { python?: string; info?: { torch: string; cuda: boolean; device?: string }; why?: string } {
   for (const py of [python, process.env.PYTHON, "python3", "/usr/bin/python3"]) {
     if (!py) continue;
-    const r = spawnSync(py, ["-c", "import json, torch; c = torch.cuda.is_available(); print(json.dumps({'torch': torch.__version__, 'cuda': c, 'device': torch.cuda.get_device_name(0) if c else None}))"], {
-      encoding: "utf8",
-      timeout: Math.round(timeoutS * 1000),
-    });
+    const r = spawnSync(
+      py,
+      [
+        "-c",
+        "import json, torch; c = torch.cuda.is_available(); print(json.dumps({'torch': torch.__version__, 'cuda': c, 'device': torch.cuda.get_device_name(0) if c else None}))",
+      ],
+      {
+        encoding: "utf8",
+        timeout: Math.round(timeoutS * 1000),
+      },
+    );
     if (r.status === 0) {
       const info = JSON.parse(r.stdout.trim().split("\n").pop()!) as { torch: string; cuda: boolean; device?: string };
       return { python: py, info };
@@ -121,7 +142,8 @@ async function check(args: Map<string, string>) {
   say("webgpu adapter (hardware only)...");
   const hw = self(["adapter"], { MASSIVE_BACKEND: "webgpu", MASSIVE_WEBGPU_ADAPTER: "hardware" }, limit(60));
   result.adapter = hw.ok ? hw.json : { error: hw.error };
-  const adapter = (hw.json as { adapter?: { vendor: string; architecture: string; device: string; description: string; software: boolean } } | undefined)?.adapter;
+  const adapter = (hw.json as { adapter?: { vendor: string; architecture: string; device: string; description: string; software: boolean } } | undefined)
+    ?.adapter;
   const nvidia = adapter && !adapter.software && /nvidia|10de/i.test([adapter.vendor, adapter.architecture, adapter.device, adapter.description].join(" "));
   if (!hw.ok) {
     failures.push(`no hardware WebGPU adapter: ${hw.error}`);
@@ -144,12 +166,18 @@ async function check(args: Map<string, string>) {
     const gpu = self(["run", data, "10"], gpuEnv, limit(150));
     const cmp: Record<string, unknown> = { wasm: wasm.ok ? wasm.json : { error: wasm.error }, webgpu: gpu.ok ? gpu.json : { error: gpu.error } };
     if (wasm.ok && gpu.ok) {
-      const a = wasm.json as SmokeRun, b = gpu.json as SmokeRun;
+      const a = wasm.json as SmokeRun,
+        b = gpu.json as SmokeRun;
       const maxLossDiff = Math.max(...a.losses.map((l, i) => Math.abs(l - b.losses[i])));
       type Item = { idx: number; site: string; numSeen: number; lifespan: number };
       const dec = (m: unknown[]) => JSON.stringify((m as Item[][]).map((s) => s.map((e) => [e.idx, e.site, e.numSeen, e.lifespan])));
       const sameDecisions = dec(a.memory) === dec(b.memory);
-      Object.assign(cmp, { steps: a.losses.length, maxLossDiff, sameDecisions, pass: a.losses.length === 10 && b.losses.length === 10 && maxLossDiff <= 1e-3 && sameDecisions });
+      Object.assign(cmp, {
+        steps: a.losses.length,
+        maxLossDiff,
+        sameDecisions,
+        pass: a.losses.length === 10 && b.losses.length === 10 && maxLossDiff <= 1e-3 && sameDecisions,
+      });
       if (!cmp.pass) failures.push(`webgpu vs wasm: max loss difference ${maxLossDiff}, same memory decisions: ${sameDecisions}`);
       say(`webgpu vs wasm: max loss difference ${maxLossDiff.toExponential(2)}, same memory decisions: ${sameDecisions}`);
     } else failures.push(`smoke run failed: ${wasm.ok ? "" : `wasm: ${wasm.error}`} ${gpu.ok ? "" : `webgpu: ${gpu.error}`}`);
@@ -160,7 +188,10 @@ async function check(args: Map<string, string>) {
   // 3. Kernel timings: the kit's webgpu kernels and tfjs's stock ones, on paper-width layer shapes.
   if (hw.ok || args.get("kernels-anyway")) {
     const kernels: Record<string, unknown> = {};
-    for (const [name, stock] of [["kit", "0"], ["stock", "1"]] as const) {
+    for (const [name, stock] of [
+      ["kit", "0"],
+      ["stock", "1"],
+    ] as const) {
       say(`kernel timings, ${name} kernels...`);
       const k = self(["kernels", "25"], { ...gpuEnv, MASSIVE_STOCK_KERNELS: stock }, limit(40));
       kernels[name] = k.json ?? { error: k.error };
@@ -193,10 +224,28 @@ async function check(args: Map<string, string>) {
     }
     if (torch.python && torch.info?.cuda) {
       say(`PyTorch CUDA ${row.net} ${roi.join("x")}...`);
-      const r = spawnSync(torch.python, [join(kitRoot(), "bench", "torch_bench.py"), "--net", row.net, "--roi", roi.join(","), "--steps", "10", "--warmup", "3", "--device", "cuda", "--max-seconds", String(Math.min(30, share / 3))], {
-        encoding: "utf8",
-        timeout: Math.round(Math.max(20, share / 2) * 1000),
-      });
+      const r = spawnSync(
+        torch.python,
+        [
+          join(kitRoot(), "bench", "torch_bench.py"),
+          "--net",
+          row.net,
+          "--roi",
+          roi.join(","),
+          "--steps",
+          "10",
+          "--warmup",
+          "3",
+          "--device",
+          "cuda",
+          "--max-seconds",
+          String(Math.min(30, share / 3)),
+        ],
+        {
+          encoding: "utf8",
+          timeout: Math.round(Math.max(20, share / 2) * 1000),
+        },
+      );
       if (r.status === 0) {
         const j = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[]; gpu?: string };
         entry.torchCuda = { medianMs: median(j.ms), ms: j.ms, gpu: j.gpu };
@@ -214,9 +263,15 @@ async function check(args: Map<string, string>) {
     if (b.ok) {
       const j = b.json as StepBench;
       const med = median(j.ms);
-      entry.webgpu = { medianMs: med, ms: j.ms, warmMs: j.warmMs, note: med === undefined ? "only warm-up steps finished in the time (first step includes shader compilation)" : undefined };
+      entry.webgpu = {
+        medianMs: med,
+        ms: j.ms,
+        warmMs: j.warmMs,
+        note: med === undefined ? "only warm-up steps finished in the time (first step includes shader compilation)" : undefined,
+      };
     } else entry.webgpu = { error: b.error, seconds: +b.seconds.toFixed(0), ...(b.json as object | undefined) };
-    const w = (entry.webgpu as { medianMs?: number }).medianMs, t = (entry.torchCuda as { medianMs?: number }).medianMs;
+    const w = (entry.webgpu as { medianMs?: number }).medianMs,
+      t = (entry.torchCuda as { medianMs?: number }).medianMs;
     if (w !== undefined && t !== undefined) entry.webgpuOverTorch = +(w / t).toFixed(2);
     say(`${row.net} ${roi.join("x")}: webgpu ${w?.toFixed(0) ?? "-"} ms, PyTorch CUDA ${t?.toFixed(0) ?? "-"} ms`);
     write();
@@ -248,11 +303,19 @@ async function kernelTimings(maxSeconds: number) {
     const cin = s.x[4];
     const fs: [number, number, number, number, number] = [3, 3, 3, cin, s.cout];
     // Filled on the GPU (Fill kernel): random tensors would be made on the CPU and uploaded. Speed does not depend on the values.
-    const x = tf.fill(s.x, 0.5), w = tf.fill(fs, 0.01), dy = tf.fill([...s.x.slice(0, 4), s.cout], 0.25);
+    const x = tf.fill(s.x, 0.5),
+      w = tf.fill(fs, 0.01),
+      dy = tf.fill([...s.x.slice(0, 4), s.cout], 0.25);
     const ops: [string, () => tf.Tensor][] = [
       ["Conv3D", () => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, "same")],
-      ["Conv3DBackpropInputV2", () => tf.engine().runKernel("Conv3DBackpropInputV2", { dy, filter: w }, { strides: [1, 1, 1], pad: "same", inputShape: s.x }) as tf.Tensor],
-      ["Conv3DBackpropFilterV2", () => tf.engine().runKernel("Conv3DBackpropFilterV2", { x, dy }, { strides: [1, 1, 1], pad: "same", filterShape: fs }) as tf.Tensor],
+      [
+        "Conv3DBackpropInputV2",
+        () => tf.engine().runKernel("Conv3DBackpropInputV2", { dy, filter: w }, { strides: [1, 1, 1], pad: "same", inputShape: s.x }) as tf.Tensor,
+      ],
+      [
+        "Conv3DBackpropFilterV2",
+        () => tf.engine().runKernel("Conv3DBackpropFilterV2", { x, dy }, { strides: [1, 1, 1], pad: "same", filterShape: fs }) as tf.Tensor,
+      ],
     ];
     for (const [op, f] of ops) {
       if ((performance.now() - start) / 1000 > maxSeconds) break;
@@ -292,7 +355,15 @@ async function main() {
     const quiet = () => {};
     runPhantomSet({ out: raw, seed: 11, profile: PROFILES.smoke.phantom!, sites: ["D1", "D2", "D3", "D4", "D5"], log: quiet });
     for (const list of ["stream_train.txt", "stream_test.txt"]) {
-      runPrep({ list: join(raw, list), root: raw, out, spacing: PROFILES.smoke.prepSpacing, labelMapping: "template", minShape: PROFILES.smoke.roi, log: quiet });
+      runPrep({
+        list: join(raw, list),
+        root: raw,
+        out,
+        spacing: PROFILES.smoke.prepSpacing,
+        labelMapping: "template",
+        minShape: PROFILES.smoke.roi,
+        log: quiet,
+      });
     }
     emit(JSON.stringify({ data: out }));
   } else if (cmd === "run") {
@@ -304,7 +375,9 @@ async function main() {
     const roi = roiText.split(",").map(Number) as [number, number, number];
     emit(JSON.stringify(await stepBench(net as BenchNet, roi, Number(steps), Number(warm), Number(maxS))));
   } else {
-    console.error("usage: gpu-check check [--out file.json] [--diag file] [--budget s] | adapter | prep <dir> | run <dir> <steps> | bench <net> <x,y,z> <steps> <warm> <max s>");
+    console.error(
+      "usage: gpu-check check [--out file.json] [--diag file] [--budget s] | adapter | prep <dir> | run <dir> <steps> | bench <net> <x,y,z> <steps> <warm> <max s>",
+    );
     process.exitCode = 2;
   }
   if (backendReport()) releaseWebGpu();

@@ -37,7 +37,15 @@ export async function runNotebook(nb: string, outDir: string | "inplace", env: N
       out: outDir === "inplace" ? file : join(outDir, `${nb}.ipynb`),
       env,
       cwd: join(kitRoot(), "notebooks"),
-      onCell: (i, total, cell) => console.log(`${prefix} cell ${i + 1}/${total}: ${String([cell.source].flat().join("")).split("\n").find((l) => l.trim() && !l.startsWith("//"))?.slice(0, 70) ?? ""}`),
+      onCell: (i, total, cell) =>
+        console.log(
+          `${prefix} cell ${i + 1}/${total}: ${
+            String([cell.source].flat().join(""))
+              .split("\n")
+              .find((l) => l.trim() && !l.startsWith("//"))
+              ?.slice(0, 70) ?? ""
+          }`,
+        ),
     });
   } catch (e) {
     throw new Error(e instanceof CellError ? e.describe() : `${nb}: ${(e as Error).message}`);

@@ -18,5 +18,9 @@ if (existsSync(link) || isLink(link)) {
 symlinkSync(root, link, "dir");
 
 function isLink(p) {
-  try { return lstatSync(p).isSymbolicLink(); } catch { return false; }
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }

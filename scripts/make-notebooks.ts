@@ -13,7 +13,9 @@ import { kitRoot } from "../src/util/paths.js";
 const check = process.argv.includes("--check");
 const dir = join(kitRoot(), "notebooks");
 let stale = 0;
-for (const f of readdirSync(join(dir, "src")).filter((x) => x.endsWith(".ts")).sort()) {
+for (const f of readdirSync(join(dir, "src"))
+  .filter((x) => x.endsWith(".ts"))
+  .sort()) {
   const name = f.replace(/\.ts$/, "");
   const fresh = notebookFromSource(name, readFileSync(join(dir, "src", f), "utf8"));
   const file = join(dir, `${name}.ipynb`);

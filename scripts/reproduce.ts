@@ -30,12 +30,15 @@ import { writeJsonAtomic } from "../src/train/run-dir.js";
 import { formatDuration } from "../src/util/progress.js";
 import { NOTEBOOKS, fail, runNotebook } from "./jupyter.js";
 import { progressLine, trainMissing } from "./train-pool.js";
+import { env } from "../src/env.js";
 
 /** REPORT.md from the stored results alone; a clear message (never a stack trace) when something is missing. */
 function reportOnly(s: ExperimentSettings): void {
   const plan = plannedRuns(s);
   if (!plan.some((r) => existsSync(resultFile(s, r.key))))
-    fail(`--report-only rebuilds REPORT.md from the stored results, and ${displayPath(s.resultsDir)} holds none of the ${plan.length} runs it needs: run \`${trainCommand(s)}\` first (it trains them)`);
+    fail(
+      `--report-only rebuilds REPORT.md from the stored results, and ${displayPath(s.resultsDir)} holds none of the ${plan.length} runs it needs: run \`${trainCommand(s)}\` first (it trains them)`,
+    );
   const prov = readProvenance(s);
   if (!prov) console.log(`reproduce: no ${displayPath(provenanceFile(s))}: REPORT.md says so in place of the run times`);
   let report: string;
@@ -53,10 +56,22 @@ function reportOnly(s: ExperimentSettings): void {
 /** --fresh: delete the stored results and run folders (all of the profile's, or the planned runs' with --only). */
 function freshStart(s: ExperimentSettings, plan: PlannedRun[], all: boolean): void {
   const runsDir = join(s.workDir, "runs");
-  const results = all ? (existsSync(s.resultsDir) ? readdirSync(s.resultsDir).filter((f) => f.endsWith(".json")).map((f) => join(s.resultsDir, f)) : []) : plan.map((r) => resultFile(s, r.key)).filter(existsSync);
-  const runDirs = all ? (existsSync(runsDir) ? readdirSync(runsDir).map((d) => join(runsDir, d)) : []) : plan.map((r) => runDirFor(s, r.key)).filter(existsSync);
+  const results = all
+    ? existsSync(s.resultsDir)
+      ? readdirSync(s.resultsDir)
+          .filter((f) => f.endsWith(".json"))
+          .map((f) => join(s.resultsDir, f))
+      : []
+    : plan.map((r) => resultFile(s, r.key)).filter(existsSync);
+  const runDirs = all
+    ? existsSync(runsDir)
+      ? readdirSync(runsDir).map((d) => join(runsDir, d))
+      : []
+    : plan.map((r) => runDirFor(s, r.key)).filter(existsSync);
   for (const p of [...results, ...runDirs]) rmSync(p, { recursive: true, force: true });
-  console.log(`reproduce: --fresh: deleted ${results.length} results from ${displayPath(s.resultsDir)} and ${runDirs.length} run folders (checkpoints) from ${displayPath(runsDir)}`);
+  console.log(
+    `reproduce: --fresh: deleted ${results.length} results from ${displayPath(s.resultsDir)} and ${runDirs.length} run folders (checkpoints) from ${displayPath(runsDir)}`,
+  );
 }
 
 async function main() {
@@ -74,7 +89,11 @@ async function main() {
   });
   const profile = profileByName(String(values.profile)).name;
   const s = experimentSettings(profile);
-  const only = values.only ? String(values.only).split(",").map((x) => x.trim()) : undefined;
+  const only = values.only
+    ? String(values.only)
+        .split(",")
+        .map((x) => x.trim())
+    : undefined;
   const list = NOTEBOOKS.filter((n) => !only || only.some((o) => n.startsWith(o)));
   if (list.length === 0) fail(`--only ${values.only} matches no notebook (${NOTEBOOKS.join(", ")})`);
   const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
@@ -89,20 +108,30 @@ async function main() {
   else if (!only && existsSync(s.resultsDir)) {
     const wanted = new Set(plan.map((r) => `${r.key}.json`));
     const stale = readdirSync(s.resultsDir).filter((f) => f.endsWith(".json") && !wanted.has(f));
-    if (stale.length) console.log(`reproduce: ${displayPath(s.resultsDir)} also holds ${stale.length} results no notebook needs (made with other settings); --fresh deletes them`);
+    if (stale.length)
+      console.log(
+        `reproduce: ${displayPath(s.resultsDir)} also holds ${stale.length} results no notebook needs (made with other settings); --fresh deletes them`,
+      );
   }
   // mini (the committed reproduction) executes in place; other profiles into work/<profile>/notebooks.
   const outDir = values["out-dir"] ? String(values["out-dir"]) : profile === "mini" ? "inplace" : join(s.workDir, "notebooks");
   console.log(`reproduce: profile ${profile}, seeds ${s.seeds.join(", ")}, notebooks ${list.join(", ")}; ${plan.length} training runs`);
-  console.log(`reproduce: results -> ${displayPath(s.resultsDir)}; figures -> ${displayPath(s.figuresDir)}; executed notebooks -> ${outDir === "inplace" ? "notebooks/ (in place)" : displayPath(outDir)}`);
+  console.log(
+    `reproduce: results -> ${displayPath(s.resultsDir)}; figures -> ${displayPath(s.figuresDir)}; executed notebooks -> ${outDir === "inplace" ? "notebooks/ (in place)" : displayPath(outDir)}`,
+  );
   const started = Date.now();
   ensureData(s, (l) => console.log(`reproduce: ${l}`));
   const env = { ...process.env, MASSIVE_PROFILE: profile, MASSIVE_FIGURES: s.figuresDir };
   const training = await trainMissing(s, plan, { jobs, env });
   if (training.failed.length)
-    fail(`${training.failed.length} run(s) failed; finished runs are kept, rerun to retry the others:\n` + training.failed.map((f) => `--- ${f.key}:\n${f.tail}`).join("\n"));
+    fail(
+      `${training.failed.length} run(s) failed; finished runs are kept, rerun to retry the others:\n` +
+        training.failed.map((f) => `--- ${f.key}:\n${f.tail}`).join("\n"),
+    );
   if (values["train-only"]) {
-    console.log(`reproduce: --train-only: all ${plan.length} runs are in ${displayPath(s.resultsDir)} (${formatDuration(training.wallSeconds)}); rerun without --train-only to execute the notebooks`);
+    console.log(
+      `reproduce: --train-only: all ${plan.length} runs are in ${displayPath(s.resultsDir)} (${formatDuration(training.wallSeconds)}); rerun without --train-only to execute the notebooks`,
+    );
     return;
   }
 
@@ -141,12 +170,19 @@ async function main() {
     wallSecondsPerNotebook: times,
     runs: plan.map((r) => {
       const res = readResult(s, r.key)!;
-      return { key: r.key, iterations: res.iterations, trainSeconds: round1(res.trainSeconds), evalSeconds: round1(res.evalSeconds), trainedNow: trainedNow.has(r.key) };
+      return {
+        key: r.key,
+        iterations: res.iterations,
+        trainSeconds: round1(res.trainSeconds),
+        evalSeconds: round1(res.evalSeconds),
+        trainedNow: trainedNow.has(r.key),
+      };
     }),
     notebooks,
   };
   writeJsonAtomic(provenanceFile(s), prov);
-  if (git.dirtyFiles.length) console.log(`reproduce: note: the code differs from commit ${git.commit} (${git.dirtyFiles.length} files; PROVENANCE.json says which)`);
+  if (git.dirtyFiles.length)
+    console.log(`reproduce: note: the code differs from commit ${git.commit} (${git.dirtyFiles.length} files; PROVENANCE.json says which)`);
   if (!only) {
     writeFileSync(join(s.figuresDir, "REPORT.md"), buildReport(s, prov));
     console.log(`reproduce: wrote ${displayPath(join(s.figuresDir, "REPORT.md"))}`);
@@ -154,4 +190,4 @@ async function main() {
   progressLine(s, `all ${list.length} notebooks ran; ${formatDuration((Date.now() - started) / 1000)} in all`);
 }
 
-main().catch((e) => fail(process.env.MASSIVE_DEBUG ? ((e as Error).stack ?? String(e)) : `${(e as Error).message} (MASSIVE_DEBUG=1 shows the stack)`));
+main().catch((e) => fail(env("MASSIVE_DEBUG") ? ((e as Error).stack ?? String(e)) : `${(e as Error).message} (MASSIVE_DEBUG=1 shows the stack)`));

@@ -73,17 +73,23 @@ export async function trainMissing(s: ExperimentSettings, plan: PlannedRun[], op
   const children = new Set<ReturnType<typeof fork>>();
   const stop = (signal: NodeJS.Signals) => {
     for (const c of children) c.kill("SIGTERM");
-    progressLine(s, `stopped (${signal}): finished runs are kept, and the ${running.size} running one${running.size === 1 ? "" : "s"} continue from their last checkpoint when you rerun`);
+    progressLine(
+      s,
+      `stopped (${signal}): finished runs are kept, and the ${running.size} running one${running.size === 1 ? "" : "s"} continue from their last checkpoint when you rerun`,
+    );
     process.exit(130);
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  const ticker = setInterval(() => {
-    for (const j of running) {
-      const p = j.progress;
-      if (p?.budget) progressLine(s, `${j.label}: step ${p.it}/${p.budget}${p.it >= p.budget ? ", evaluating" : ""}`);
-    }
-  }, (opts.reportEverySec ?? 30) * 1000);
+  const ticker = setInterval(
+    () => {
+      for (const j of running) {
+        const p = j.progress;
+        if (p?.budget) progressLine(s, `${j.label}: step ${p.it}/${p.budget}${p.it >= p.budget ? ", evaluating" : ""}`);
+      }
+    },
+    (opts.reportEverySec ?? 30) * 1000,
+  );
   const script = join(kitRoot(), "dist", "scripts", "train-child.js");
   const runOne = (job: Job): Promise<void> =>
     new Promise((resolve) => {
@@ -104,7 +110,10 @@ export async function trainMissing(s: ExperimentSettings, plan: PlannedRun[], op
         const result = code === 0 ? readResult(s, job.run.key) : undefined;
         if (result) {
           outcome.trained.push(job.run.key);
-          progressLine(s, `${job.label}: done, ${result.iterations} steps in ${formatDuration((Date.now() - t0) / 1000)}, Average Dice ${result.final.average?.toFixed(4) ?? "-"}`);
+          progressLine(
+            s,
+            `${job.label}: done, ${result.iterations} steps in ${formatDuration((Date.now() - t0) / 1000)}, Average Dice ${result.final.average?.toFixed(4) ?? "-"}`,
+          );
         } else {
           const tail = existsSync(logFile) ? readFileSync(logFile, "utf8").trim().split("\n").slice(-15).join("\n") : "";
           outcome.failed.push({ key: job.run.key, tail });

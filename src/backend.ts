@@ -307,7 +307,14 @@ export async function initBackend(opts: InitOptions = {}): Promise<BackendReport
       if (why) skipped.push({ provider: "webgpu (Dawn) + @tensorflow/tfjs-backend-webgpu", reason: why });
       else {
         const a = webgpuHandle!.adapter;
-        report = { backend: "webgpu", provider: "@tensorflow/tfjs-backend-webgpu on Dawn (npm webgpu)", gpu: a.software ? "no" : "yes", adapter: a, skipped, notes };
+        report = {
+          backend: "webgpu",
+          provider: "@tensorflow/tfjs-backend-webgpu on Dawn (npm webgpu)",
+          gpu: a.software ? "no" : "yes",
+          adapter: a,
+          skipped,
+          notes,
+        };
       }
       if (!report && cpuTensorflow && (await tf.setBackend("tensorflow"))) {
         report = { backend: "tensorflow", provider: cpuTensorflow, gpu: "no", skipped, notes };

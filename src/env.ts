@@ -3,15 +3,27 @@
  * Code reads them through `env(name)`, never `process.env` directly, so that this table is the whole list.
  */
 export const ENV_VARS = {
-  MASSIVE_BACKEND: { meaning: "force a tfjs backend: tensorflow, webgpu, wasm or cpu", default: "the first that starts: tensorflow (only on a GPU), webgpu (hardware adapter), wasm, cpu" },
+  MASSIVE_BACKEND: {
+    meaning: "force a tfjs backend: tensorflow, webgpu, wasm or cpu",
+    default: "the first that starts: tensorflow (only on a GPU), webgpu (hardware adapter), wasm, cpu",
+  },
   MASSIVE_WEBGPU_ADAPTER: { meaning: "which WebGPU adapter webgpu may use: hardware, software or any", default: "hardware" },
   MASSIVE_STOCK_KERNELS: { meaning: "1: use tfjs's own kernels instead of the kit's (benchmarks only; the stock wasm gradients are wrong)", default: "0" },
-  MASSIVE_CONV_THREADS: { meaning: "1: no convolution worker thread (the wasm convolutions use one core)", default: "2 threads when dist/src/kernels/conv-worker.js is built" },
+  MASSIVE_CONV_THREADS: {
+    meaning: "1: no convolution worker thread (the wasm convolutions use one core)",
+    default: "2 threads when dist/src/kernels/conv-worker.js is built",
+  },
   MASSIVE_PROFILE: { meaning: "the profile a notebook runs: smoke or mini", default: "mini" },
   MASSIVE_WORK: { meaning: "folder for generated data, runs and caches (<folder>/<profile>)", default: "work/<profile> in the kit" },
   MASSIVE_FIGURES: { meaning: "folder the notebooks write tables, figures and provenance to", default: "figures/ (mini), work/<profile>/figures (others)" },
-  MASSIVE_CACHED_ONLY: { meaning: "1: experiments read cached run results and never train", default: "0" },
-  MASSIVE_HOME: { meaning: "the kit's folder, when it cannot be found from the working directory or the script", default: "found from the working directory, then the running script" },
+  MASSIVE_RESULTS: {
+    meaning: "folder of the per-run results (one small JSON per run)",
+    default: "results/mini for the mini profile, <work>/results otherwise",
+  },
+  MASSIVE_HOME: {
+    meaning: "the kit's folder, when it cannot be found from the working directory or the script",
+    default: "found from the working directory, then the running script",
+  },
   MASSIVE_CHROMIUM: { meaning: "the Chromium binary for PNG/SVG figure export; none: never start a browser", default: "/usr/bin/chromium and similar" },
   MASSIVE_DEBUG: { meaning: "1: print stack traces with errors", default: "unset" },
 } as const satisfies Record<string, { meaning: string; default: string }>;

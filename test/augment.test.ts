@@ -31,7 +31,11 @@ test("pos/neg crops hit labelled voxels about 2 times in 3 (plus chance)", () =>
 
 test("rot90 four times is the identity; zoom keeps the patch size and label set", () => {
   const rng = new Rng(5);
-  const p = { shape: [6, 6, 4] as [number, number, number], image: new Float32Array(144).map(() => rng.next()), label: new Uint8Array(144).map(() => rng.int(3)) };
+  const p = {
+    shape: [6, 6, 4] as [number, number, number],
+    image: new Float32Array(144).map(() => rng.next()),
+    label: new Uint8Array(144).map(() => rng.int(3)),
+  };
   let r: Patch = p;
   for (let k = 0; k < 4; k++) r = rot90Patch(r, 1);
   assert.deepEqual([...r.image], [...p.image]);
@@ -56,7 +60,8 @@ function labelledBlocks(shape: [number, number, number]) {
   const label: Volume<Uint8Array> = { shape, spacing: [1, 1, 1], affine: diagonalAffine([1, 1, 1]), data: new Uint8Array(n) };
   for (let z = 0; z < shape[2]; z++)
     for (let y = 0; y < shape[1]; y++)
-      for (let x = 0; x < shape[0]; x++) label.data[x + shape[0] * (y + shape[1] * z)] = 1 + ((Math.floor(x / 3) + 2 * Math.floor(y / 3) + 3 * Math.floor(z / 3)) % 7);
+      for (let x = 0; x < shape[0]; x++)
+        label.data[x + shape[0] * (y + shape[1] * z)] = 1 + ((Math.floor(x / 3) + 2 * Math.floor(y / 3) + 3 * Math.floor(z / 3)) % 7);
   const image: Volume = { shape, spacing: [1, 1, 1], affine: diagonalAffine([1, 1, 1]), data: Float32Array.from(label.data) };
   return { image, label };
 }
@@ -77,7 +82,9 @@ test("crop and rot90 keep image and label aligned voxel for voxel; zoom keeps th
   // the label's centroid by 1 voxel and fails).
   const shape: [number, number, number] = [12, 12, 8];
   const cube = { shape, image: new Float32Array(12 * 12 * 8), label: new Uint8Array(12 * 12 * 8) };
-  for (let z = 2; z < 6; z++) for (let y = 3; y < 8; y++) for (let x = 4; x < 9; x++) {
+  for (let z = 2; z < 6; z++)
+    for (let y = 3; y < 8; y++)
+      for (let x = 4; x < 9; x++) {
         cube.image[x + 12 * (y + 12 * z)] = 1;
         cube.label[x + 12 * (y + 12 * z)] = 1;
       }
@@ -87,11 +94,20 @@ test("crop and rot90 keep image and label aligned voxel for voxel; zoom keeps th
     for (let zz = 0; zz < 8; zz++)
       for (let y = 0; y < 12; y++)
         for (let x = 0; x < 12; x++) {
-          const v = x + 12 * (y + 12 * zz), w = z.image[v], l = z.label[v];
-          c[0] += w * x; c[1] += w * y; c[2] += w * zz; c[3] += w;
-          c[4] += l * x; c[5] += l * y; c[6] += l * zz; c[7] += l;
+          const v = x + 12 * (y + 12 * zz),
+            w = z.image[v],
+            l = z.label[v];
+          c[0] += w * x;
+          c[1] += w * y;
+          c[2] += w * zz;
+          c[3] += w;
+          c[4] += l * x;
+          c[5] += l * y;
+          c[6] += l * zz;
+          c[7] += l;
         }
-    for (let a = 0; a < 3; a++) assert.ok(Math.abs(c[a] / c[3] - c[4 + a] / c[7]) < 0.3, `zoom ${f}: axis ${a} image centroid ${c[a] / c[3]} vs label ${c[4 + a] / c[7]}`);
+    for (let a = 0; a < 3; a++)
+      assert.ok(Math.abs(c[a] / c[3] - c[4 + a] / c[7]) < 0.3, `zoom ${f}: axis ${a} image centroid ${c[a] / c[3]} vs label ${c[4 + a] / c[7]}`);
   }
 });
 
@@ -128,7 +144,9 @@ test("per-site augmentation as the reference: zoom only for the Decathlon templa
   assert.ok(Math.abs(count.tumour / count.n - 5 / 7) < 0.07, `tumour crops ${count.tumour / count.n}`);
   assert.ok(count.organ / count.n > 0.08 && count.organ / count.n < 0.25, `organ crops ${count.organ / count.n}`);
   // The pos/neg sites never use it: a template 01 case samples pos/neg (2 : 1 labelled : body).
-  const posneg = Array.from({ length: 300 }, (_, s) => samplePatch(img, lab, [8, 8, 8], new Rng(100 + s), { ...PAPER_AUGMENT, zoomProb: 0, rot90Prob: 0, shiftProb: 0 }, "01"));
+  const posneg = Array.from({ length: 300 }, (_, s) =>
+    samplePatch(img, lab, [8, 8, 8], new Rng(100 + s), { ...PAPER_AUGMENT, zoomProb: 0, rot90Prob: 0, shiftProb: 0 }, "01"),
+  );
   const tumourShare = posneg.filter((p) => p.label.includes(TUMOUR)).length / posneg.length;
   assert.ok(tumourShare < 0.5, `pos/neg crops hit the tumour ${tumourShare}`);
 });

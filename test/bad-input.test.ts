@@ -19,7 +19,6 @@ import { diagonalAffine, type Vec3 } from "../src/data/volume.js";
 import { saveCheckpoint, loadCheckpoint } from "../src/train/checkpoint.js";
 import { tempDir } from "./helpers.js";
 
-
 function massive(...args: string[]) {
   return spawnSync(process.execPath, ["bin/massive.js", ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
 }
@@ -59,10 +58,13 @@ function prepList(root: string, name: string, lines: string[], extra: Partial<Pa
 test("item 1: +-Inf voxels are refused at read and at prep, naming the file and the count", () => {
   const root = tempDir();
   writeCase(root, "inf.nii.gz", "inf_seg.nii.gz", { poke: (d) => ((d[5] = Infinity), (d[9] = -Infinity)) });
-  assert.throws(() => readNifti(join(root, "inf.nii.gz")), (e: Error) => {
-    assert.match(e.message, /inf\.nii\.gz: contains 2 non-finite voxel\(s\) of 720 \(1 \+Inf, 1 -Inf\)/);
-    return true;
-  });
+  assert.throws(
+    () => readNifti(join(root, "inf.nii.gz")),
+    (e: Error) => {
+      assert.match(e.message, /inf\.nii\.gz: contains 2 non-finite voxel\(s\) of 720 \(1 \+Inf, 1 -Inf\)/);
+      return true;
+    },
+  );
   const { s } = prepList(root, "cases_train.txt", ["inf.nii.gz\tinf_seg.nii.gz"]);
   assert.equal(s.prepared, 0);
   assert.equal(s.failed.length, 1);
@@ -79,17 +81,26 @@ test("item 2: two source files with one case id are refused before anything is p
   writeCase(root, "img_x/y.nii.gz", "l2.nii.gz");
   assert.equal(caseIdFromPath("img/x_y.nii.gz"), caseIdFromPath("img_x/y.nii.gz"));
   const out = tempDir();
-  assert.throws(() => prepList(root, "a_train.txt", ["img/x_y.nii.gz\tl1.nii.gz", "img_x/y.nii.gz\tl2.nii.gz"], {}, out), (e: Error) => {
-    assert.match(e.message, /case id collision: "img\/x_y\.nii\.gz" \(.*a_train\.txt:1\) and "img_x\/y\.nii\.gz" \(.*a_train\.txt:2\) both become case id "img_x_y"/);
-    return true;
-  });
+  assert.throws(
+    () => prepList(root, "a_train.txt", ["img/x_y.nii.gz\tl1.nii.gz", "img_x/y.nii.gz\tl2.nii.gz"], {}, out),
+    (e: Error) => {
+      assert.match(
+        e.message,
+        /case id collision: "img\/x_y\.nii\.gz" \(.*a_train\.txt:1\) and "img_x\/y\.nii\.gz" \(.*a_train\.txt:2\) both become case id "img_x_y"/,
+      );
+      return true;
+    },
+  );
   assert.equal(existsSync(join(out, "manifest.json")), false, "nothing prepared");
   // Non-ASCII names that map to one id, one already prepared: the second list is refused.
   writeCase(root, "caseé.nii.gz", "l3.nii.gz");
   writeCase(root, "caseü.nii.gz", "l4.nii.gz");
   const first = prepList(root, "b_train.txt", ["caseé.nii.gz\tl3.nii.gz"]);
   assert.equal(first.s.prepared, 1);
-  assert.throws(() => prepList(root, "c_train.txt", ["caseü.nii.gz\tl4.nii.gz"], {}, first.out), /case id collision: "caseü\.nii\.gz" .* already holds for "caseé\.nii\.gz"/);
+  assert.throws(
+    () => prepList(root, "c_train.txt", ["caseü.nii.gz\tl4.nii.gz"], {}, first.out),
+    /case id collision: "caseü\.nii\.gz" .* already holds for "caseé\.nii\.gz"/,
+  );
   // A line listed twice is refused too (it used to count as "already there").
   assert.throws(() => prepList(root, "d_train.txt", ["caseé.nii.gz\tl3.nii.gz", "caseé.nii.gz\tl3.nii.gz"]), /"caseé\.nii\.gz" .* is listed twice/);
 });
@@ -98,11 +109,17 @@ test("item 2: two source files with one case id are refused before anything is p
 
 test("item 3: a tab-separated line keeps the spaces in its paths", () => {
   const entries = parseListFile("my img/case0002.nii.gz\tmy lab/case0002.nii.gz\n", "l.txt");
-  assert.deepEqual(entries.map((e) => [e.image, e.label]), [["my img/case0002.nii.gz", "my lab/case0002.nii.gz"]]);
+  assert.deepEqual(
+    entries.map((e) => [e.image, e.label]),
+    [["my img/case0002.nii.gz", "my lab/case0002.nii.gz"]],
+  );
   // Without a tab the split is ambiguous: refused with a hint rather than read as ".../my".
   assert.throws(() => parseListFile("my img/a.nii.gz lab/a.nii.gz\n", "l.txt"), /l\.txt:1: .*3 column\(s\).*separate image and label with a tab/);
   // The old forms still work.
-  assert.deepEqual(parseListFile("a.nii.gz b.nii.gz\n", "l.txt").map((e) => e.label), ["b.nii.gz"]);
+  assert.deepEqual(
+    parseListFile("a.nii.gz b.nii.gz\n", "l.txt").map((e) => e.label),
+    ["b.nii.gz"],
+  );
   const root = tempDir();
   mkdirSync(join(root, "my img"), { recursive: true });
   writeCase(root, "my img/case0002.nii.gz", "my seg.nii.gz");
@@ -143,7 +160,10 @@ test("item 12: a case with none of its template's classes is reported at prep", 
   const { s, logs, out } = prepList(root, "z_train.txt", ["z.nii.gz\tz_seg.nii.gz"]);
   assert.equal(s.prepared, 1);
   assert.deepEqual(s.unlabelled, ["z"]);
-  assert.ok(logs.some((l) => /z_seg\.nii\.gz: none of template "03"'s classes \(6\) has a voxel.*training skips it/.test(l)), logs.join("\n"));
+  assert.ok(
+    logs.some((l) => /z_seg\.nii\.gz: none of template "03"'s classes \(6\) has a voxel.*training skips it/.test(l)),
+    logs.join("\n"),
+  );
   assert.ok(logs.some((l) => /1 without any labelled voxel \(z\)/.test(l)));
   assert.deepEqual(readManifest(out).cases[0].classesPresent, []);
 });
@@ -160,7 +180,10 @@ test("messages: a prepared image truncated after prep is prepared again, not 'al
   const again = prepList(root, "t_train.txt", ["t.nii.gz\tt_seg.nii.gz"], {}, first.out);
   assert.equal(again.s.skipped, 0);
   assert.equal(again.s.prepared, 1);
-  assert.ok(again.logs.some((l) => /preparing t again: .*t_image\.nii\.gz is 40 bytes, the manifest recorded \d+/.test(l)), again.logs.join("\n"));
+  assert.ok(
+    again.logs.some((l) => /preparing t again: .*t_image\.nii\.gz is 40 bytes, the manifest recorded \d+/.test(l)),
+    again.logs.join("\n"),
+  );
 });
 
 test("messages: BTCV's case number comes from img/case naming only", () => {
@@ -214,19 +237,31 @@ const noForms = (v: DataView) => (v.setInt16(252, 0, true), v.setInt16(254, 0, t
 test("item 9: without sform/qform, pixdim is the voxel size (method 1); pixdim <= 0 is refused as ambiguous", () => {
   const ok = parseNifti(crafted(noForms), "m1.nii");
   assert.deepEqual(ok.affine, diagonalAffine([2, 3, 4]));
-  for (const [bad, text] of [[-2, "-2, 3, 4"], [0, "0, 3, 4"]] as const) {
+  for (const [bad, text] of [
+    [-2, "-2, 3, 4"],
+    [0, "0, 3, 4"],
+  ] as const) {
     const bytes = crafted((v) => (noForms(v), v.setFloat32(80, bad, true)));
-    assert.throws(() => parseNifti(bytes, "m1.nii"), (e: Error) => {
-      assert.ok(e instanceof NiftiError);
-      assert.match(e.message, new RegExp(`m1\\.nii: pixdim ${text} with no sform or qform: voxel sizes must be positive`));
-      return true;
-    });
+    assert.throws(
+      () => parseNifti(bytes, "m1.nii"),
+      (e: Error) => {
+        assert.ok(e instanceof NiftiError);
+        assert.match(e.message, new RegExp(`m1\\.nii: pixdim ${text} with no sform or qform: voxel sizes must be positive`));
+        return true;
+      },
+    );
   }
   // A qform with a zero pixdim was read as 1 mm before: refused too.
   const q0 = crafted((v) => (v.setInt16(254, 0, true), v.setFloat32(84, 0, true)));
   assert.throws(() => parseNifti(q0, "q.nii"), /q\.nii: pixdim 2, 0, 4: voxel sizes must be positive for the qform/);
   // With an sform, pixdim does not matter.
-  assert.deepEqual(parseNifti(crafted((v) => v.setFloat32(80, -2, true)), "s.nii").affine, diagonalAffine([2, 3, 4]));
+  assert.deepEqual(
+    parseNifti(
+      crafted((v) => v.setFloat32(80, -2, true)),
+      "s.nii",
+    ).affine,
+    diagonalAffine([2, 3, 4]),
+  );
 });
 
 test("item 9: a 4-D file is read only with --volume K; header dims smaller than the data are refused", () => {
@@ -236,16 +271,39 @@ test("item 9: a 4-D file is read only with --volume K; header dims smaller than 
   assert.throws(() => parseNifti(four, "f.nii"), /f\.nii: a 4-D file with 3 volumes of 4x3x2 .*pass --volume K \(0\.\.2\)/);
   const v1 = parseNifti(four, "f.nii", { volume: 1 });
   assert.deepEqual(v1.shape, [4, 3, 2]);
-  assert.deepEqual([...v1.data], Array.from({ length: 24 }, (_, i) => 100 + i));
+  assert.deepEqual(
+    [...v1.data],
+    Array.from({ length: 24 }, (_, i) => 100 + i),
+  );
   assert.throws(() => parseNifti(four, "f.nii", { volume: 3 }), /--volume 3 is not in 0\.\.2/);
-  assert.throws(() => parseNifti(crafted(() => {}), "three.nii", { volume: 2 }), /--volume 2: the file has one 3-D volume/);
+  assert.throws(
+    () =>
+      parseNifti(
+        crafted(() => {}),
+        "three.nii",
+        { volume: 2 },
+      ),
+    /--volume 2: the file has one 3-D volume/,
+  );
   // dim[3] = 1 on a file that holds 2 slices: the second slice used to be ignored.
   const short = crafted((v) => v.setInt16(46, 1, true));
-  assert.throws(() => parseNifti(short, "d.nii"), /d\.nii: data length does not match the header: 4x3x1 float32 needs 48 bytes from offset 352, the file has 96 \(more data than the header's dimensions describe\)/);
+  assert.throws(
+    () => parseNifti(short, "d.nii"),
+    /d\.nii: data length does not match the header: 4x3x1 float32 needs 48 bytes from offset 352, the file has 96 \(more data than the header's dimensions describe\)/,
+  );
   assert.throws(() => parseNifti(gzipSync(short), "d.nii.gz"), /d\.nii\.gz: data length does not match the header: .*more data/);
   // Through prep: --volume picks the volume.
   const root = tempDir();
-  writeFileSync(join(root, "four.nii.gz"), gzipSync(crafted((v) => (v.setInt16(40, 4, true), v.setInt16(46, 2, true), v.setInt16(48, 3, true)), [4, 3, 6], data.map((x) => x - 1000))));
+  writeFileSync(
+    join(root, "four.nii.gz"),
+    gzipSync(
+      crafted(
+        (v) => (v.setInt16(40, 4, true), v.setInt16(46, 2, true), v.setInt16(48, 3, true)),
+        [4, 3, 6],
+        data.map((x) => x - 1000),
+      ),
+    ),
+  );
   writeNifti(join(root, "four_seg.nii.gz"), { shape: [4, 3, 2], spacing: [2, 3, 4], affine: diagonalAffine([2, 3, 4]), data: new Uint8Array(24).fill(1) });
   const refused = prepList(root, "f_train.txt", ["four.nii.gz\tfour_seg.nii.gz"]);
   assert.match(refused.s.failed[0]?.error ?? "", /pass --volume K/);
@@ -254,7 +312,11 @@ test("item 9: a 4-D file is read only with --volume K; header dims smaller than 
 });
 
 test("messages: unsupported datatypes are named, not only numbered", () => {
-  for (const [code, name] of [[32, "complex64"], [128, "RGB24"], [1024, "int64"]] as const) {
+  for (const [code, name] of [
+    [32, "complex64"],
+    [128, "RGB24"],
+    [1024, "int64"],
+  ] as const) {
     const bytes = crafted((v) => v.setInt16(70, code, true));
     assert.throws(() => parseNifti(bytes, "t.nii"), new RegExp(`t\\.nii: unsupported datatype ${name} \\(code ${code}\\)`));
   }
@@ -269,13 +331,24 @@ test("item 10: the gzip size trailer is not trusted; --max-voxels refuses before
   const wrapped = Buffer.from(gz);
   wrapped.writeUInt32LE((raw.length + 7) >>> 0, wrapped.length - 4);
   assert.throws(() => parseNifti(wrapped, "w.nii.gz"), /w\.nii\.gz: corrupt gzip stream: the CRC-32 or length in its trailer/);
-  assert.deepEqual([...parseNifti(gz, "ok.nii.gz").data], Array.from({ length: 24 }, (_, i) => i));
+  assert.deepEqual(
+    [...parseNifti(gz, "ok.nii.gz").data],
+    Array.from({ length: 24 }, (_, i) => i),
+  );
   // A header that says 2048x2048x600 int16 (5 GB) in a few hundred bytes.
-  const huge = gzipSync(crafted((v) => (v.setInt16(42, 2048, true), v.setInt16(44, 2048, true), v.setInt16(46, 600, true), v.setInt16(70, 4, true), v.setInt16(72, 16, true))));
+  const huge = gzipSync(
+    crafted((v) => (v.setInt16(42, 2048, true), v.setInt16(44, 2048, true), v.setInt16(46, 600, true), v.setInt16(70, 4, true), v.setInt16(72, 16, true))),
+  );
   const before = process.memoryUsage().arrayBuffers;
-  assert.throws(() => parseNifti(huge, "h.nii.gz", { maxVoxels: 1e8 }), /h\.nii\.gz: 2048x2048x600 = 2516582400 voxels is above the limit of 100000000 \(--max-voxels/);
+  assert.throws(
+    () => parseNifti(huge, "h.nii.gz", { maxVoxels: 1e8 }),
+    /h\.nii\.gz: 2048x2048x600 = 2516582400 voxels is above the limit of 100000000 \(--max-voxels/,
+  );
   // Under the limit, the stream's size still rules out allocating 10 GB for it.
-  assert.throws(() => parseNifti(huge, "h.nii.gz"), /h\.nii\.gz: data length does not match the header: 2048x2048x600 int16 needs 5033164800 bytes, more than a \d+-byte gzip stream can hold/);
+  assert.throws(
+    () => parseNifti(huge, "h.nii.gz"),
+    /h\.nii\.gz: data length does not match the header: 2048x2048x600 int16 needs 5033164800 bytes, more than a \d+-byte gzip stream can hold/,
+  );
   assert.ok(process.memoryUsage().arrayBuffers - before < 64e6, "no volume allocated");
   const r = massive("prep", "--list", join(tempDir(), "none.txt"), "--out", tempDir(), "--max-voxels", "0");
   assert.equal(r.status, 2);
@@ -318,7 +391,10 @@ test("item 11: an MR image with an MR label map is refused under --label-map tot
   writeNifti(join(root, "mr_seg2.nii.gz"), { shape: SHAPE, spacing: [2, 2, 2], affine: diagonalAffine([2, 2, 2]), data: lab });
   const { s, logs } = prepList(root, "mr_train.txt", ["mr.nii.gz\tmr_seg2.nii.gz"]);
   assert.equal(s.failed.length, 0);
-  assert.ok(logs.some((l) => /warning: .*mr\.nii\.gz: does not look like CT \(intensities 20\.\.400: no air near -1000 HU\)/.test(l)), logs.join("\n"));
+  assert.ok(
+    logs.some((l) => /warning: .*mr\.nii\.gz: does not look like CT \(intensities 20\.\.400: no air near -1000 HU\)/.test(l)),
+    logs.join("\n"),
+  );
 });
 
 // ---- disk full and leftovers ----

@@ -41,7 +41,15 @@ test("item 8: a kill at each point of the checkpoint swap leaves a complete chec
       saveCheckpoint(run, { it: 1 }, arrays(1));
       if (start === "only-old") {
         // An earlier save was killed between its renames: only checkpoint.old is complete.
-        assert.throws(() => saveCheckpoint(run, { it: 2 }, arrays(2), { at: (p) => { if (p === "current-moved-to-old") throw new SimulatedKill(); } }), SimulatedKill);
+        assert.throws(
+          () =>
+            saveCheckpoint(run, { it: 2 }, arrays(2), {
+              at: (p) => {
+                if (p === "current-moved-to-old") throw new SimulatedKill();
+              },
+            }),
+          SimulatedKill,
+        );
         assert.equal(existsSync(join(run, "checkpoint")), false);
         assert.equal(loadCheckpoint<{ it: number }>(run).state.it, 1);
       }
@@ -119,14 +127,24 @@ test("item 6: killed + resumed metrics.jsonl == uninterrupted metrics.jsonl, byt
     const ref = tempDir();
     await runTo(ref, config, data);
     const want = readFileSync(join(ref, "metrics.jsonl"), "utf8");
-    assert.ok(want.split("\n").filter(Boolean).every((l) => typeof JSON.parse(l).it === "number"), "every record carries its iteration");
+    assert.ok(
+      want
+        .split("\n")
+        .filter(Boolean)
+        .every((l) => typeof JSON.parse(l).it === "number"),
+      "every record carries its iteration",
+    );
     if (strategy === "sm") assert.ok(want.includes('"arrival"'));
     // Killed after its second checkpoint (iteration 8), and killed before its first one.
     for (const stopAfter of [11, 2]) {
       const out = tempDir();
       await runTo(out, config, data, { stopAfter });
       const logs = await runTo(out, config, data, { resume: true });
-      if (stopAfter === 2) assert.ok(logs.some((l) => /no checkpoint in .*: starting a fresh run/.test(l)), logs.join("\n"));
+      if (stopAfter === 2)
+        assert.ok(
+          logs.some((l) => /no checkpoint in .*: starting a fresh run/.test(l)),
+          logs.join("\n"),
+        );
       assert.equal(readFileSync(join(out, "metrics.jsonl"), "utf8"), want, `${strategy}, killed after ${stopAfter} steps`);
       assert.ok(existsSync(join(out, "timing.jsonl")));
     }
@@ -152,7 +170,10 @@ test("item 5: resume refuses other flags, other sites and changed data, naming w
   const extra = m.cases.find((c) => c.split === "train" && c.site === "D2")!;
   m.cases.push({ ...extra, id: `${extra.id}-copy` });
   writeManifest(grown, m);
-  await assert.rejects(runTo(run, config, grown, { resume: true }), new RegExp(`training stream has \\d+ case\\(s\\), the checkpoint's had \\d+ \\(--data: checkpoint .*, now .*\\); added: ${extra.id}-copy`));
+  await assert.rejects(
+    runTo(run, config, grown, { resume: true }),
+    new RegExp(`training stream has \\d+ case\\(s\\), the checkpoint's had \\d+ \\(--data: checkpoint .*, now .*\\); added: ${extra.id}-copy`),
+  );
   // A smaller prepared folder (it used to fail with "Cannot read properties of undefined").
   const smaller = tempDir();
   cpSync(data, smaller, { recursive: true });
@@ -170,7 +191,10 @@ test("item 5: resume refuses other flags, other sites and changed data, naming w
   await assert.rejects(runTo(run, config, other, { resume: true }), /the manifest entries of \d+ case\(s\) changed/);
   // Unchanged: the resume goes through.
   const logs = await runTo(run, config, data, { resume: true });
-  assert.ok(logs.some((l) => /resumed from .* at iteration 4/.test(l)), logs.join("\n"));
+  assert.ok(
+    logs.some((l) => /resumed from .* at iteration 4/.test(l)),
+    logs.join("\n"),
+  );
 });
 
 test("item 12: training skips cases with no labelled voxel, with a note; missing files stop it before it starts", async () => {
@@ -182,13 +206,26 @@ test("item 12: training skips cases with no labelled voxel, with a note; missing
   writeManifest(data, m);
   const seen = new Set<number>();
   const logs: string[] = [];
-  const r = await train({ config: smokeConfig({ strategy: "lm" }), data, sites: SITES, progress: false, log: (l) => logs.push(l), events: { onStep: (e) => e.cases.forEach((c) => seen.add(c)) } });
-  assert.ok(logs.some((l) => l.includes(`skipping 1 case(s) with no labelled voxel`) && l.includes(empty.id)), logs.join("\n"));
+  const r = await train({
+    config: smokeConfig({ strategy: "lm" }),
+    data,
+    sites: SITES,
+    progress: false,
+    log: (l) => logs.push(l),
+    events: { onStep: (e) => e.cases.forEach((c) => seen.add(c)) },
+  });
+  assert.ok(
+    logs.some((l) => l.includes(`skipping 1 case(s) with no labelled voxel`) && l.includes(empty.id)),
+    logs.join("\n"),
+  );
   assert.ok(!r.stream.some((c) => c.id === empty.id));
   r.dispose();
   const victim = m.cases.find((c) => c.split === "train" && c.site === "D3")!;
   rmSync(join(data, victim.label));
-  await assert.rejects(train({ config: smokeConfig({ strategy: "lm" }), data, sites: SITES, progress: false, log: quiet }), new RegExp(`1 prepared file\\(s\\) unusable.*\\n.*${victim.label} is missing`));
+  await assert.rejects(
+    train({ config: smokeConfig({ strategy: "lm" }), data, sites: SITES, progress: false, log: quiet }),
+    new RegExp(`1 prepared file\\(s\\) unusable.*\\n.*${victim.label} is missing`),
+  );
 });
 
 test("messages: no test split is refused before training; eval --run <typo> creates nothing", () => {
@@ -211,7 +248,23 @@ test("messages: no test split is refused before training; eval --run <typo> crea
 
 test("item 5: massive train --resume with no checkpoint says it starts fresh", () => {
   const out = tempDir();
-  const r = massive("train", "--strategy", "lm", "--data", smokePrepared(), "--out", out, "--sites", "D1", "--resume", "--no-eval", "--memory", "2", "--sampling-rate", "1");
+  const r = massive(
+    "train",
+    "--strategy",
+    "lm",
+    "--data",
+    smokePrepared(),
+    "--out",
+    out,
+    "--sites",
+    "D1",
+    "--resume",
+    "--no-eval",
+    "--memory",
+    "2",
+    "--sampling-rate",
+    "1",
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /no checkpoint in .*: starting a fresh run/);
   const ck = loadCheckpoint<RunState>(out);

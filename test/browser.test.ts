@@ -59,17 +59,25 @@ test("the tutorial runs in the classic Notebook in Chromium and shows a Plotly c
   };
   const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ["--no-sandbox"] });
   try {
-    server = spawn(py, ["-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, `--NotebookApp.token=${token}`, "--notebook-dir=.", "--allow-root"], {
-      env: { ...process.env, MASSIVE_PROFILE: "smoke", MASSIVE_WORK: work, MASSIVE_FIGURES: join(work, "figures") },
-      stdio: "ignore",
-    });
+    server = spawn(
+      py,
+      ["-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, `--NotebookApp.token=${token}`, "--notebook-dir=.", "--allow-root"],
+      {
+        env: { ...process.env, MASSIVE_PROFILE: "smoke", MASSIVE_WORK: work, MASSIVE_FIGURES: join(work, "figures") },
+        stdio: "ignore",
+      },
+    );
     await waitFor(`http://127.0.0.1:${port}/api?token=${token}`, 60_000);
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     await page.goto(`http://127.0.0.1:${port}/notebooks/notebooks/${name}?token=${token}`);
-    await page.waitForFunction(() => {
-      const J = (window as any).Jupyter;
-      return J?.notebook?.kernel?.is_connected?.() && J.notebook.kernel_selector;
-    }, undefined, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => {
+        const J = (window as any).Jupyter;
+        return J?.notebook?.kernel?.is_connected?.() && J.notebook.kernel_selector;
+      },
+      undefined,
+      { timeout: 120_000 },
+    );
     // Never autosave the scratch copy's outputs; run everything through the notebook UI's own command.
     await page.evaluate(() => {
       const J = (window as any).Jupyter;

@@ -45,18 +45,41 @@ test("paired difference: mean, sd and the Student-t 95% interval; missing seeds 
   near(d.lo!, 0.7 - half, 1e-6, "lower end");
   near(d.hi!, 0.7 + half, 1e-6, "upper end");
   // A seed with a value missing on either side is not paired.
-  const gaps = pairedDifference([[1, 0], [null, 0], [2, null], [3, 1]]);
+  const gaps = pairedDifference([
+    [1, 0],
+    [null, 0],
+    [2, null],
+    [3, 1],
+  ]);
   assert.equal(gaps.n, 2);
   near(gaps.mean!, 1.5, 1e-12, "mean over the two complete pairs");
   assert.deepEqual(pairedDifference([]), { n: 0, mean: null, sd: null, lo: null, hi: null });
 });
 
 test("verdicts: supported, contradicted, undecided from the interval; one seed is undecided", () => {
-  const better = pairedDifference([[0.5, 0.4], [0.6, 0.45], [0.55, 0.5], [0.52, 0.41], [0.58, 0.5]]);
+  const better = pairedDifference([
+    [0.5, 0.4],
+    [0.6, 0.45],
+    [0.55, 0.5],
+    [0.52, 0.41],
+    [0.58, 0.5],
+  ]);
   assert.equal(verdictAbove(better), "supported");
-  const worse = pairedDifference([[0.4, 0.5], [0.45, 0.6], [0.5, 0.55], [0.41, 0.52], [0.5, 0.58]]);
+  const worse = pairedDifference([
+    [0.4, 0.5],
+    [0.45, 0.6],
+    [0.5, 0.55],
+    [0.41, 0.52],
+    [0.5, 0.58],
+  ]);
   assert.equal(verdictAbove(worse), "contradicted");
-  const mixed = pairedDifference([[0.5, 0.4], [0.4, 0.5], [0.5, 0.45], [0.45, 0.5], [0.5, 0.5]]);
+  const mixed = pairedDifference([
+    [0.5, 0.4],
+    [0.4, 0.5],
+    [0.5, 0.45],
+    [0.45, 0.5],
+    [0.5, 0.5],
+  ]);
   assert.equal(verdictAbove(mixed), "undecided");
   // One seed: a difference but no interval, so no verdict.
   const one = pairedDifference([[0.9, 0.1]]);
@@ -65,11 +88,21 @@ test("verdicts: supported, contradicted, undecided from the interval; one seed i
   assert.equal(verdictAbove(one), "undecided");
   assert.match(describeDifference(one), /from one seed: no interval/);
   // Equal in every seed: neither beats the other; but "not worse by more than 0.02" holds.
-  const tie = pairedDifference([[0.3, 0.3], [0.2, 0.2], [0.1, 0.1]]);
+  const tie = pairedDifference([
+    [0.3, 0.3],
+    [0.2, 0.2],
+    [0.1, 0.1],
+  ]);
   assert.equal(verdictAbove(tie), "undecided");
   assert.equal(verdictAbove(tie, -0.02), "supported");
   // Non-inferiority: slightly worse but well within the margin.
-  const close = pairedDifference([[0.49, 0.5], [0.5, 0.51], [0.485, 0.495], [0.6, 0.61], [0.3, 0.31]]);
+  const close = pairedDifference([
+    [0.49, 0.5],
+    [0.5, 0.51],
+    [0.485, 0.495],
+    [0.6, 0.61],
+    [0.3, 0.31],
+  ]);
   assert.equal(verdictAbove(close), "contradicted");
   assert.equal(verdictAbove(close, -0.02), "supported");
   assert.equal(verdictAll(["supported", "supported"]), "supported");
@@ -128,7 +161,10 @@ test("run planning lists each run the notebooks need once; the figures reuse Tab
     for (const r of plannedRuns(s, [F2, F3])) assert.ok(t2.has(r.key), `${r.key}: a figure run that Table 2 does not have`);
     assert.equal(plannedRuns(s, [F2, F3]).length, 3 * s.seeds.length);
     assert.equal(plannedRuns(s, [T1]).length, (s.table1.memorySizes.length + 1) * s.seeds.length);
-    assert.deepEqual(plannedRuns(s, EXPERIMENT_NOTEBOOKS).map((r) => r.key), keys);
+    assert.deepEqual(
+      plannedRuns(s, EXPERIMENT_NOTEBOOKS).map((r) => r.key),
+      keys,
+    );
     for (const r of all) assert.ok(r.key.includes(`-seed${r.spec.seed}-`), r.key);
   }
 });

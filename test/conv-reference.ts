@@ -14,7 +14,12 @@ export function rand(shape: number[], rng: Rng): Float64Array {
 }
 
 export interface Geo {
-  oD: number; oH: number; oW: number; front: number; top: number; left: number;
+  oD: number;
+  oH: number;
+  oW: number;
+  front: number;
+  top: number;
+  left: number;
 }
 
 export function geo(x: S5, f: S5, s: number, pad: "same" | "valid"): Geo {
@@ -24,7 +29,14 @@ export function geo(x: S5, f: S5, s: number, pad: "same" | "valid"): Geo {
     const o = Math.ceil(n / s);
     return Math.floor(Math.max(0, (o - 1) * s + k - n) / 2);
   };
-  return { oD: out(x[1], f[0]), oH: out(x[2], f[1]), oW: out(x[3], f[2]), front: padBefore(x[1], f[0]), top: padBefore(x[2], f[1]), left: padBefore(x[3], f[2]) };
+  return {
+    oD: out(x[1], f[0]),
+    oH: out(x[2], f[1]),
+    oW: out(x[3], f[2]),
+    front: padBefore(x[1], f[0]),
+    top: padBefore(x[2], f[1]),
+    left: padBefore(x[3], f[2]),
+  };
 }
 
 /** y, dx and dW by direct float64 loops (dx, dW for a given dy). */
@@ -42,7 +54,9 @@ export function reference(xs: S5, fs: S5, s: number, pad: "same" | "valid", x: F
           for (let a = 0; a < kd; a++)
             for (let bb = 0; bb < kh; bb++)
               for (let c = 0; c < kw; c++) {
-                const id = od * s - g.front + a, ih = oh * s - g.top + bb, iw = ow * s - g.left + c;
+                const id = od * s - g.front + a,
+                  ih = oh * s - g.top + bb,
+                  iw = ow * s - g.left + c;
                 if (id < 0 || id >= D || ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                 const xo = (((b * D + id) * H + ih) * W + iw) * C;
                 const yo = (((b * g.oD + od) * g.oH + oh) * g.oW + ow) * O;
@@ -58,7 +72,8 @@ export function reference(xs: S5, fs: S5, s: number, pad: "same" | "valid", x: F
 }
 
 export function relErr(got: ArrayLike<number>, want: Float64Array): number {
-  let num = 0, scale = 0;
+  let num = 0,
+    scale = 0;
   for (let i = 0; i < want.length; i++) {
     num = Math.max(num, Math.abs(got[i] - want[i]));
     scale = Math.max(scale, Math.abs(want[i]));
@@ -76,7 +91,6 @@ export const CASES: { x: S5; f: S5; s: number; pad: "same" | "valid" }[] = [
   { x: [2, 9, 4, 6, 2], f: [1, 3, 2, 2, 3], s: 1, pad: "same" },
 ];
 
-
 export type ConvCase = { x: S5; f: S5; s: number; pad: "same" | "valid" };
 
 /**
@@ -84,7 +98,8 @@ export type ConvCase = { x: S5; f: S5; s: number; pad: "same" | "valid" };
  * float64 loops (relative error <= 1e-4); tensors are disposed. Reads with data(), so webgpu works too.
  */
 export async function checkConvCase(c: ConvCase, rng: Rng, setting: string): Promise<void> {
-  const x = rand(c.x, rng), w = rand(c.f, rng);
+  const x = rand(c.x, rng),
+    w = rand(c.f, rng);
   const g = geo(c.x, c.f, c.s, c.pad);
   const dy = rand([c.x[0], g.oD, g.oH, g.oW, c.f[4]], rng);
   const ref = reference(c.x, c.f, c.s, c.pad, x, w, dy);

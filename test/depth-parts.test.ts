@@ -6,15 +6,35 @@ import { Rng } from "../src/util/rng.js";
 
 function randomGeometry(rng: Rng): ConvGeometry {
   const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform(0, hi - lo + 1));
-  const fd = int(1, 3), fh = int(1, 3), fw = int(1, 3), sd = int(1, 2);
-  const inD = int(fd, 11), inH = int(fh, 6), inW = int(fw, 6);
+  const fd = int(1, 3),
+    fh = int(1, 3),
+    fw = int(1, 3),
+    sd = int(1, 2);
+  const inD = int(fd, 11),
+    inH = int(fh, 6),
+    inW = int(fw, 6);
   const same = rng.uniform(0, 1) < 0.5;
   const out = (n: number, k: number, s: number) => (same ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1);
   const pad = (n: number, k: number, s: number) => (same ? Math.floor(Math.max(0, (out(n, k, s) - 1) * s + k - n) / 2) : 0);
   return {
-    batch: int(1, 2), inD, inH, inW, cin: int(1, 3),
-    outD: out(inD, fd, sd), outH: out(inH, fh, 1), outW: out(inW, fw, 1), cout: 2,
-    fd, fh, fw, sd, sh: 1, sw: 1, padFront: pad(inD, fd, sd), padTop: pad(inH, fh, 1), padLeft: pad(inW, fw, 1),
+    batch: int(1, 2),
+    inD,
+    inH,
+    inW,
+    cin: int(1, 3),
+    outD: out(inD, fd, sd),
+    outH: out(inH, fh, 1),
+    outW: out(inW, fw, 1),
+    cout: 2,
+    fd,
+    fh,
+    fw,
+    sd,
+    sh: 1,
+    sw: 1,
+    padFront: pad(inD, fd, sd),
+    padTop: pad(inH, fh, 1),
+    padLeft: pad(inW, fw, 1),
   };
 }
 
@@ -55,7 +75,10 @@ test("copyDepths and placeDepths are inverse on [B, D, rest] arrays", () => {
   const [B, D, rest] = [3, 7, 5];
   const a = Float32Array.from({ length: B * D * rest }, (_, i) => i + 1);
   const back = new Float32Array(a.length);
-  for (const [d0, d1] of [[0, 3], [3, 7]]) {
+  for (const [d0, d1] of [
+    [0, 3],
+    [3, 7],
+  ]) {
     const part = new Float32Array(B * (d1 - d0) * rest);
     copyDepths(a, B, D, rest, d0, d1, part);
     assert.equal(part[0], d0 * rest + 1);

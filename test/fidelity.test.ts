@@ -58,7 +58,8 @@ test("BatchNorm at inference uses each window's own statistics (ContBatchNorm3d)
   const m = new UniversalUNet(smallConfig(), loadTextEmbedding());
   const train = m.forward(x, { training: true, bnUpdates: [] });
   const infer = m.predict(x);
-  const a = train.logits.dataSync(), b = infer.logits.dataSync();
+  const a = train.logits.dataSync(),
+    b = infer.logits.dataSync();
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `voxel ${i}: training ${a[i]} vs inference ${b[i]}`);
   // Garbage running statistics change nothing in the default mode...
   for (const [name, v] of m.params.buffers) if (name.endsWith("runMean")) v.assign(tf.fill(v.shape, 7));
@@ -94,7 +95,13 @@ test("PyTorch's default initialisation: weights and biases uniform in +-1/sqrt(f
   check("precls.w", 8);
   check("controller.b", 512);
   const he = new UniversalUNet(smallConfig({ init: "he" }), loadTextEmbedding());
-  assert.equal(he.params.get("down1.a.conv.b").dataSync().every((v) => v === 0), true);
+  assert.equal(
+    he.params
+      .get("down1.a.conv.b")
+      .dataSync()
+      .every((v) => v === 0),
+    true,
+  );
   m.dispose();
   he.dispose();
 });
@@ -104,14 +111,20 @@ test("sliding window blends logits (the reference) or probabilities (an option):
   // A 24-voxel line in x, window 16: windows start at x = 0 and x = 8. The first predicts logit +1
   // everywhere, the second -30. At x = 10 the first window's Gaussian weight is ~20x the second's:
   // blended logits are below 0 (background), blended probabilities above 0.5 (foreground).
-  const image = { shape: [24, 8, 8] as [number, number, number], spacing: [1, 1, 1] as [number, number, number], affine: diagonalAffine([1, 1, 1]), data: new Float32Array(24 * 64) };
+  const image = {
+    shape: [24, 8, 8] as [number, number, number],
+    spacing: [1, 1, 1] as [number, number, number],
+    affine: diagonalAffine([1, 1, 1]),
+    data: new Float32Array(24 * 64),
+  };
   let calls = 0;
   const predict = () => tf.fill([1, 8, 8, 16, 1], calls++ === 0 ? 1 : -30) as tf.Tensor5D;
   const logits = (await slidingWindow(predict, image, [16, 8, 8], [1], { blend: "logits" }))[0];
   calls = 0;
   const probs = (await slidingWindow(predict, image, [16, 8, 8], [1], { blend: "probabilities" }))[0];
   const g = (i: number) => Math.exp(-((i - 7.5) ** 2) / (2 * 2 * 2)); // sigma = 0.125 * 16
-  const a = g(10), b = g(2); // x = 10 is local 10 of the first window and local 2 of the second
+  const a = g(10),
+    b = g(2); // x = 10 is local 10 of the first window and local 2 of the second
   const v = 10 + 24 * (4 + 8 * 4);
   assert.ok(Math.abs(logits[v] - (a * 1 + b * -30) / (a + b)) < 1e-4, `blended logit ${logits[v]}`);
   assert.ok(Math.abs(probs[v] - (a * sigmoid(1) + b * sigmoid(-30)) / (a + b)) < 1e-4, `blended probability ${probs[v]}`);

@@ -17,10 +17,29 @@ test("the site palette has 16 distinct colours, a full legend, and the same styl
   const styles = SITES.map((s) => siteStyle(s.id));
   assert.equal(new Set(styles.map((s) => `${s.color} ${s.symbol}`)).size, 16);
   // D14-D16 no longer look like D4-D6.
-  for (const [a, b] of [["D4", "D14"], ["D5", "D15"], ["D6", "D16"]]) assert.notEqual(siteStyle(a).color, siteStyle(b).color);
+  for (const [a, b] of [
+    ["D4", "D14"],
+    ["D5", "D15"],
+    ["D6", "D16"],
+  ])
+    assert.notEqual(siteStyle(a).color, siteStyle(b).color);
   // Only two sites stored, but all 16 are in the legend, in stream order, with their fixed colours.
-  const fig = memoryTimelineFigure([{ step: 1, items: [{ idx: 0, site: "D14" }, { idx: 1, site: "D4" }] }], "t");
-  assert.deepEqual(fig.data.map((t) => String(t.name).split(" ")[0]), SITES.map((s) => s.id));
+  const fig = memoryTimelineFigure(
+    [
+      {
+        step: 1,
+        items: [
+          { idx: 0, site: "D14" },
+          { idx: 1, site: "D4" },
+        ],
+      },
+    ],
+    "t",
+  );
+  assert.deepEqual(
+    fig.data.map((t) => String(t.name).split(" ")[0]),
+    SITES.map((s) => s.id),
+  );
   for (const t of fig.data) {
     const site = String(t.name).split(" ")[0];
     assert.equal((t.marker as { color: string }).color, siteStyle(site).color);
@@ -28,7 +47,7 @@ test("the site palette has 16 distinct colours, a full legend, and the same styl
   assert.equal((fig.layout.legend as { orientation: string }).orientation, "h", "legend below the plot, never cut off");
   // Figure 3 plots every site on its axis.
   const scatter = memoryScatterFigure([{ strategy: "LM", site: "D16", entropy: 0.1 }], "s");
-  assert.equal(((scatter.layout.xaxis as { ticktext: string[] }).ticktext).length, 16);
+  assert.equal((scatter.layout.xaxis as { ticktext: string[] }).ticktext.length, 16);
 });
 
 function fakeRun(diceOnD8: Record<string, number | null>): RunResult {
@@ -44,14 +63,20 @@ test("Figure 2: a 0/0 relative drop is a gap named in the figure, not 0 ('no for
   const ok: MethodResults = { method: "DM", runs: [fakeRun(Object.fromEntries(later.map((j, i) => [j, 0.5 - i * 0.01])))] };
   const [panel] = forgettingPanels(s, [zero, ok]);
   const lm = panel.series.find((x) => x.strategy === "LM")!;
-  assert.ok(lm.mean.every((v) => Number.isNaN(v)), "undefined, not 0");
+  assert.ok(
+    lm.mean.every((v) => Number.isNaN(v)),
+    "undefined, not 0",
+  );
   assert.deepEqual(lm.undefinedAt, later);
   const dm = panel.series.find((x) => x.strategy === "DM")!;
   assert.equal(dm.mean[0], 0);
   assert.ok(dm.mean[1] < 0);
   assert.deepEqual(dm.undefinedAt, []);
   const fig = forgettingFigure(panel);
-  assert.ok((fig.data[0].y as (number | null)[]).every((v) => v === null), "gaps in the plot");
+  assert.ok(
+    (fig.data[0].y as (number | null)[]).every((v) => v === null),
+    "gaps in the plot",
+  );
   assert.match(String((fig.layout.title as { text: string }).text), /drop not defined.*LM everywhere/);
   assert.ok(Number(fig.layout.width) <= 700, "one panel fits a notebook's output area");
 });

@@ -18,7 +18,16 @@ export function smokePrepared(): string {
     runPrep({ list: join(raw, list), root: raw, out, spacing: PROFILES.smoke.prepSpacing, labelMapping: "template", minShape: PROFILES.smoke.roi, log: quiet });
   }
   for (const list of ["single-site_train.txt", "single-site_test.txt"]) {
-    runPrep({ list: join(raw, list), root: raw, out, spacing: PROFILES.smoke.prepSpacing, labelMapping: "template", minShape: PROFILES.smoke.roi, site: "S1", log: quiet });
+    runPrep({
+      list: join(raw, list),
+      root: raw,
+      out,
+      spacing: PROFILES.smoke.prepSpacing,
+      labelMapping: "template",
+      minShape: PROFILES.smoke.roi,
+      site: "S1",
+      log: quiet,
+    });
   }
   return (cached = out);
 }

@@ -19,7 +19,8 @@ const SHAPE = [16, 16, 8]; // the reference's [X, Y, Z]
 const WIDTHS: ModelConfig["widths"] = [2, 4, 4, 8, 16];
 
 const embedding = Array.from({ length: 32 }, (_, i) => Array.from({ length: 512 }, (_, j) => Math.sin(i + j)));
-const model = (widths = WIDTHS) => new UniversalUNet({ widths, featureDim: 8, headChannels: 8, seed: 1, init: "pytorch", inferenceBatchNorm: "batch" }, embedding);
+const model = (widths = WIDTHS) =>
+  new UniversalUNet({ widths, featureDim: 8, headChannels: 8, seed: 1, init: "pytorch", inferenceBatchNorm: "batch" }, embedding);
 
 before(async () => {
   await initBackend({ log: () => {} });
@@ -47,7 +48,7 @@ test("torch checkpoint reader: the legacy (pre-1.6) format gives the same tensor
     assert.ok(r.left.includes("down0.b.conv.w") && r.left.includes("up0.a.conv.w0"));
     const w = zip.get("module.down_tr64.ops.0.conv1.weight")!; // [out 2, in 1, x, y, z] -> [z, y, x, in, out]
     const kit = m.params.get("down0.a.conv.w").dataSync();
-    assert.ok(Math.abs(kit[((((2 * 3 + 1) * 3 + 0) * 1 + 0) * 2) + 1] - w.values[((1 * 1 + 0) * 3 + 0) * 9 + 1 * 3 + 2]) < 1e-7);
+    assert.ok(Math.abs(kit[(((2 * 3 + 1) * 3 + 0) * 1 + 0) * 2 + 1] - w.values[((1 * 1 + 0) * 3 + 0) * 9 + 1 * 3 + 2]) < 1e-7);
   } finally {
     m.dispose();
   }
@@ -68,7 +69,8 @@ test("--init: Models Genesis names mapped onto the backbone; the kit's forward e
     const io = new Float32Array(readFileSync(IO).buffer.slice(0));
     const [X, Y, Z] = SHAPE;
     const V = X * Y * Z;
-    const w4 = WIDTHS[4], w1 = WIDTHS[1];
+    const w4 = WIDTHS[4],
+      w1 = WIDTHS[1];
     const x = io.subarray(0, V);
     const ref512 = io.subarray(V, V + w4 * 2 * 2 * 1);
     const ref64 = io.subarray(V + w4 * 4, V + w4 * 4 + w1 * V);
@@ -89,7 +91,8 @@ test("--init: Models Genesis names mapped onto the backbone; the kit's forward e
     for (let c = 0; c < w4; c++)
       for (let ix = 0; ix < bx; ix++)
         for (let iy = 0; iy < by; iy++)
-          for (let iz = 0; iz < bz; iz++) maxErr = Math.max(maxErr, Math.abs(bot[((iz * by + iy) * bx + ix) * w4 + c] - ref512[((c * bx + ix) * by + iy) * bz + iz]));
+          for (let iz = 0; iz < bz; iz++)
+            maxErr = Math.max(maxErr, Math.abs(bot[((iz * by + iy) * bx + ix) * w4 + c] - ref512[((c * bx + ix) * by + iy) * bz + iz]));
     tf.dispose([bottleneck, decoder]);
     console.log(`init-weights: max abs diff ${maxErr}`);
     assert.ok(maxErr < 1e-4, `max |kit - torch| = ${maxErr}`);
@@ -122,8 +125,17 @@ test("--init: clear errors for a file that is not a checkpoint, a truncated one,
     assert.throws(() => loadGenesisWeights(m, join(dir, "missing.pt")), /cannot read/);
     // Shapes: nothing is assigned when anything mismatches, and every mismatch is listed.
     const before = (await wide.params.exportArrays()).map((a) => Array.from(a.values));
-    assert.throws(() => loadGenesisWeights(wide, PT), (e: Error) => /do not fit the model/.test(e.message) && /down_tr512\.ops\.1\.conv1\.weight -> down3\.b\.conv\.w/.test(e.message) && /up_tr256\.ops\.0\.conv1\.weight/.test(e.message));
-    assert.deepEqual((await wide.params.exportArrays()).map((a) => Array.from(a.values)), before);
+    assert.throws(
+      () => loadGenesisWeights(wide, PT),
+      (e: Error) =>
+        /do not fit the model/.test(e.message) &&
+        /down_tr512\.ops\.1\.conv1\.weight -> down3\.b\.conv\.w/.test(e.message) &&
+        /up_tr256\.ops\.0\.conv1\.weight/.test(e.message),
+    );
+    assert.deepEqual(
+      (await wide.params.exportArrays()).map((a) => Array.from(a.values)),
+      before,
+    );
     // A state dict with none of the Genesis names.
     assert.deepEqual(applyGenesisWeights(m, new Map(), "empty").loaded, []);
   } finally {
@@ -141,10 +153,22 @@ test("train({ init }) loads the weights right after creating the model and logs 
   const lines: string[] = [];
   const r = await train({ config, data: smokePrepared(), sites: ["D1"], init: PT, stopAfter: 1, progress: false, log: (l) => lines.push(l) });
   r.dispose();
-  assert.ok(lines.some((l) => l.startsWith(`init: loaded 93 parameters from ${PT}`)), lines.join("\n"));
-  assert.ok(lines.some((l) => /^init: left at their initialisation: \d+: gap\.gn\.gamma/.test(l)), lines.join("\n"));
+  assert.ok(
+    lines.some((l) => l.startsWith(`init: loaded 93 parameters from ${PT}`)),
+    lines.join("\n"),
+  );
+  assert.ok(
+    lines.some((l) => /^init: left at their initialisation: \d+: gap\.gn\.gamma/.test(l)),
+    lines.join("\n"),
+  );
   // 14 num_batches_tracked + out_tr.final_conv weight and bias.
-  assert.ok(lines.some((l) => l.startsWith("init: not used from the checkpoint: 16: ")), lines.join("\n"));
+  assert.ok(
+    lines.some((l) => l.startsWith("init: not used from the checkpoint: 16: ")),
+    lines.join("\n"),
+  );
   // Widths that do not fit: the run does not start.
-  await assert.rejects(train({ config: base, data: smokePrepared(), sites: ["D1"], init: PT, stopAfter: 1, progress: false, log: () => {} }), /do not fit the model/);
+  await assert.rejects(
+    train({ config: base, data: smokePrepared(), sites: ["D1"], init: PT, stopAfter: 1, progress: false, log: () => {} }),
+    /do not fit the model/,
+  );
 });

@@ -94,7 +94,14 @@ test("wasm BatchMatMul (all transpose flags, swapped and per-batch paths) equals
   const rng = new Rng(17);
   // [batch, M, K, N]: plain shapes; a small first operand with a big second one (computed as C^T = B^T A^T);
   // batched products with small second operands (one XNNPACK product per batch item).
-  const shapes = [[1, 5, 7, 3], [1, 4, 3000, 40], [1, 300, 2, 9], [3, 6, 5, 4], [4, 200, 8, 8], [2, 1, 9, 1]];
+  const shapes = [
+    [1, 5, 7, 3],
+    [1, 4, 3000, 40],
+    [1, 300, 2, 9],
+    [3, 6, 5, 4],
+    [4, 200, 8, 8],
+    [2, 1, 9, 1],
+  ];
   for (const [B, M, K, N] of shapes)
     for (const tA of [false, true])
       for (const tB of [false, true]) {

@@ -19,7 +19,8 @@ const vol = (data: Uint8Array): Volume<Uint8Array> => ({ shape: SHAPE, spacing: 
 /** A raw label volume with boxes [x0, x1) x [y0, y1) x [z0, z1) of the given raw values. */
 function raw(boxes: [number, [number, number], [number, number], [number, number]][]): Uint8Array {
   const d = new Uint8Array(SHAPE[0] * SHAPE[1] * SHAPE[2]);
-  for (const [v, [x0, x1], [y0, y1], [z0, z1]] of boxes) for (let z = z0; z < z1; z++) for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) d[idx(x, y, z)] = v;
+  for (const [v, [x0, x1], [y0, y1], [z0, z1]] of boxes)
+    for (let z = z0; z < z1; z++) for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) d[idx(x, y, z)] = v;
   return d;
 }
 
@@ -40,13 +41,23 @@ test("post-label codes: every organ/tumour pair round-trips, and channel k is se
   assert.equal(invalidCode(Uint8Array.from([0, 6, 70])), undefined);
   assert.equal(invalidCode(Uint8Array.from([0, 27])), 27); // an old single-label tumour id
   const counts = classCounts(Uint8Array.from([6, 6, postLabel(6, 27), postLabel(0, 27), 0]));
-  assert.deepEqual([...counts].sort((a, b) => a[0] - b[0]), [[6, 3], [27, 2]]);
+  assert.deepEqual(
+    [...counts].sort((a, b) => a[0] - b[0]),
+    [
+      [6, 3],
+      [27, 2],
+    ],
+  );
 });
 
 test("every dataset's transfer yields exactly its template's classes", () => {
   for (const key of templateKeys()) {
     if (key === "totalseg") continue;
-    assert.deepEqual(transferredClasses(key), [...templateClasses(key)].sort((a, b) => a - b), key);
+    assert.deepEqual(
+      transferredClasses(key),
+      [...templateClasses(key)].sort((a, b) => a - b),
+      key,
+    );
   }
 });
 
@@ -67,11 +78,17 @@ test("KiTS (05): one kidney label split by side, tumour and cyst inside their ki
   assert.ok(hasClass(tumour, 26) && hasClass(tumour, 2), "the tumour is right kidney too");
   assert.deepEqual(classesIn(p), [2, 3, 26, 32]);
   // Channel 2's volume counts the tumour's voxels (multi-hot), the reference's post label.
-  assert.equal(classMask(p, 2).reduce((a, b) => a + b, 0), 7 * 6 * 4);
+  assert.equal(
+    classMask(p, 2).reduce((a, b) => a + b, 0),
+    7 * 6 * 4,
+  );
 });
 
 test("a split organ in one piece stays right; CT-ORG splits lungs and kidneys, drops bone and brain, rejects unknown values", () => {
-  assert.ok(prepare(raw([[1, [2, 6], [2, 6], [1, 4]]]), "08").every((c) => c === 0 || c === postLabel(6)), "08: raw 1 is liver");
+  assert.ok(
+    prepare(raw([[1, [2, 6], [2, 6], [1, 4]]]), "08").every((c) => c === 0 || c === postLabel(6)),
+    "08: raw 1 is liver",
+  );
   const one = prepare(raw([[2, [2, 6], [2, 6], [1, 4]]]), "08"); // AbdomenCT-1K: raw 2 kidney, one component
   assert.ok(one.every((c) => c === 0 || c === 2));
   // CT-ORG: 1 liver, 2 bladder, 3 lungs, 4 kidneys, 5 bone, 6 brain.
@@ -93,17 +110,39 @@ test("a split organ in one piece stays right; CT-ORG splits lungs and kidneys, d
   assert.equal(ct[idx(9, 4, 0)], 0);
   assert.throws(() => transferLabels(Uint8Array.from([0, 7]), "12", "ctorg_label.nii.gz"), /ctorg_label\.nii\.gz.*label value 7.*"12"/);
   // WORD (07): one adrenal label (raw 12) split into right (12) and left (13).
-  const w = prepare(raw([[12, [1, 3], [1, 3], [1, 3]], [12, [15, 17], [1, 3], [1, 3]]]), "07");
+  const w = prepare(
+    raw([
+      [12, [1, 3], [1, 3], [1, 3]],
+      [12, [15, 17], [1, 3], [1, 3]],
+    ]),
+    "07",
+  );
   assert.deepEqual([w[idx(1, 1, 1)], w[idx(15, 1, 1)]], [13, 12]);
 });
 
 test("LiTS / Decathlon liver and pancreas: tumours inside the organ; hepatic vessel tumour is not vessel", () => {
-  for (const [key, organ, tumour] of [["04", 6, 27], ["10_03", 6, 27], ["10_07", 11, 28]] as const) {
-    const p = prepare(raw([[1, [2, 10], [1, 7], [1, 5]], [2, [4, 6], [2, 4], [2, 3]]]), key);
+  for (const [key, organ, tumour] of [
+    ["04", 6, 27],
+    ["10_03", 6, 27],
+    ["10_07", 11, 28],
+  ] as const) {
+    const p = prepare(
+      raw([
+        [1, [2, 10], [1, 7], [1, 5]],
+        [2, [4, 6], [2, 4], [2, 3]],
+      ]),
+      key,
+    );
     assert.equal(p[idx(2, 1, 1)], postLabel(organ), key);
     assert.equal(p[idx(4, 2, 2)], postLabel(organ, tumour), key);
   }
-  const hv = prepare(raw([[1, [2, 10], [1, 7], [1, 5]], [2, [4, 6], [2, 4], [2, 3]]]), "10_08");
+  const hv = prepare(
+    raw([
+      [1, [2, 10], [1, 7], [1, 5]],
+      [2, [4, 6], [2, 4], [2, 3]],
+    ]),
+    "10_08",
+  );
   assert.equal(hv[idx(4, 2, 2)], postLabel(0, 29));
   assert.equal(hv[idx(2, 1, 1)], 15);
 });
@@ -122,7 +161,8 @@ test("phantoms: the truth survives the dataset's numbering and the label transfe
   const r = renderPhantom(t, kits, randomAnatomy(t, kits, new Rng(7)), phantomGrid(undefined, [6, 6, 6]), new Rng(1));
   const truth = r.classes;
   const meanX = (k: number) => {
-    let s = 0, n = 0;
+    let s = 0,
+      n = 0;
     truth.data.forEach((c, i) => hasClass(c, k) && ((s += i % truth.shape[0]), n++));
     return s / n;
   };
@@ -131,13 +171,18 @@ test("phantoms: the truth survives the dataset's numbering and the label transfe
     const back = splitRightLeft({ ...truth, data: transferLabels(rawDatasetLabels(truth.data, key), key, "phantom") }, key).data;
     const classes = templateClasses(key);
     for (const k of classes) {
-      const want = classMask(truth.data, k), got = classMask(back, k);
+      const want = classMask(truth.data, k),
+        got = classMask(back, k);
       let diff = 0;
       for (let i = 0; i < want.length; i++) diff += want[i] ^ got[i];
       assert.equal(diff, 0, `${key}: class ${k} differs on ${diff} voxels`);
     }
     // Nothing outside the template survives.
-    assert.deepEqual(classesIn(back).filter((k) => !classes.includes(k)), [], key);
+    assert.deepEqual(
+      classesIn(back).filter((k) => !classes.includes(k)),
+      [],
+      key,
+    );
   }
   assert.equal(datasetLabelsOf("05").raw.length, 3);
 });

@@ -30,7 +30,9 @@ test("learning: five or more organs reach Dice 0.7 on held-out single-site phant
   const ev = await evaluateSplit(r.model, r.store, config.roi, { progress: false });
   r.dispose();
   const learned = Object.entries(ev.summary.perClass).filter(([, v]) => v.mean >= 0.7);
-  const table = Object.entries(ev.summary.perClass).map(([k, v]) => `${className(Number(k))} ${v.mean.toFixed(2)}`).join(", ");
+  const table = Object.entries(ev.summary.perClass)
+    .map(([k, v]) => `${className(Number(k))} ${v.mean.toFixed(2)}`)
+    .join(", ");
   assert.ok(learned.length >= 5, `only ${learned.length} organs at Dice >= 0.7 after ${r.state.it} steps: ${table}`);
 });
 

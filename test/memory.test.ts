@@ -29,14 +29,20 @@ test("LM: first in, first out; no ageing", () => {
   assert.ok(m.items.every((x) => x.lifespan === 0));
   const d = m.shrink();
   assert.equal(d.rule, "fifo");
-  assert.deepEqual(m.items.map((x) => x.idx), [2, 3, 4]);
+  assert.deepEqual(
+    m.items.map((x) => x.idx),
+    [2, 3, 4],
+  );
 });
 
 test("DM/SM: arrival ages every item, the new ones included", () => {
   const m = createMemory("dm", 5);
   m.arrive([{ idx: 0, site: "D1" }]);
   m.arrive([{ idx: 1, site: "D1" }]);
-  assert.deepEqual(m.items.map((x) => x.lifespan), [2, 1]);
+  assert.deepEqual(
+    m.items.map((x) => x.lifespan),
+    [2, 1],
+  );
 });
 
 test("nothing to remove at or below capacity", () => {
@@ -142,12 +148,30 @@ test("DM observe: loss and feature Polyak-averaged, no entropy stored; the monit
 test("limit_num_seen_coeff: DM/SM items seen coeff * S times leave after the step; LM ignores it; off by default", () => {
   for (const kind of ["dm", "sm"] as const) {
     const m = createMemory(kind, 4, 4, 0.5, 2); // coeff 1, S 2
-    m.arrive([{ idx: 0, site: "D1" }, { idx: 1, site: "D1" }]);
-    m.observeBatch([0, 1], [{ loss: 1, feature: [1, 0], entropy: 0.1 }, { loss: 1, feature: [0, 1], entropy: 0.1 }]);
+    m.arrive([
+      { idx: 0, site: "D1" },
+      { idx: 1, site: "D1" },
+    ]);
+    m.observeBatch(
+      [0, 1],
+      [
+        { loss: 1, feature: [1, 0], entropy: 0.1 },
+        { loss: 1, feature: [0, 1], entropy: 0.1 },
+      ],
+    );
     assert.equal(m.size, 2);
     // Both observations of a batch are recorded before the filter (the reference's update_sample_stats).
-    m.observeBatch([0, 0], [{ loss: 1, feature: [1, 0], entropy: 0.1 }, { loss: 1, feature: [1, 0], entropy: 0.1 }]);
-    assert.deepEqual(m.items.map((x) => x.idx), [1]);
+    m.observeBatch(
+      [0, 0],
+      [
+        { loss: 1, feature: [1, 0], entropy: 0.1 },
+        { loss: 1, feature: [1, 0], entropy: 0.1 },
+      ],
+    );
+    assert.deepEqual(
+      m.items.map((x) => x.idx),
+      [1],
+    );
     assert.equal(memoryFromState(m.toJSON()).state.maxNumSeen, 2);
   }
   const off = createMemory("dm", 4);
@@ -174,7 +198,10 @@ test("budget and learning-rate progress as the reference: floor(len / B) * S; st
 
 test("observe: first values stored, then Polyak averaging with gamma 0.5 and renormalised features", () => {
   const m = createMemory("sm", 4);
-  m.arrive([{ idx: 7, site: "D2" }, { idx: 8, site: "D2" }]);
+  m.arrive([
+    { idx: 7, site: "D2" },
+    { idx: 8, site: "D2" },
+  ]);
   m.observe(7, { loss: 1, feature: [2, 0], entropy: 0.4 });
   let it = m.items[0];
   assert.deepEqual([it.loss, it.entropy, it.numSeen, it.seen], [1, 0.4, 1, true]);

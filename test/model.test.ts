@@ -20,14 +20,15 @@ test("transposed-convolution gradient matches central differences (input and fil
   const [gx, gw] = tf.grads((a, b) => f(a as tf.Tensor5D, b as tf.Tensor5D))([tf.tensor5d(x, xs), tf.tensor5d(w, fs)]);
   const numeric = (arr: Float32Array, which: 0 | 1, i: number) => {
     const eps = 1e-2;
-    const plus = arr.slice(), minus = arr.slice();
+    const plus = arr.slice(),
+      minus = arr.slice();
     plus[i] += eps;
     minus[i] -= eps;
-    const ev = (a: Float32Array) =>
-      f(tf.tensor5d(which === 0 ? a : x, xs), tf.tensor5d(which === 1 ? a : w, fs)).dataSync()[0];
+    const ev = (a: Float32Array) => f(tf.tensor5d(which === 0 ? a : x, xs), tf.tensor5d(which === 1 ? a : w, fs)).dataSync()[0];
     return (ev(plus) - ev(minus)) / (2 * eps);
   };
-  const gxd = gx.dataSync(), gwd = gw.dataSync();
+  const gxd = gx.dataSync(),
+    gwd = gw.dataSync();
   for (let i = 0; i < x.length; i += 5) assert.ok(Math.abs(gxd[i] - numeric(x, 0, i)) < 2e-3, `dx[${i}] ${gxd[i]} vs ${numeric(x, 0, i)}`);
   for (let i = 0; i < w.length; i += 7) assert.ok(Math.abs(gwd[i] - numeric(w, 1, i)) < 2e-3, `dW[${i}] ${gwd[i]} vs ${numeric(w, 1, i)}`);
 });
@@ -35,7 +36,10 @@ test("transposed-convolution gradient matches central differences (input and fil
 test("model outputs 32 logits per voxel and a 256-d feature, narrow and paper widths", async () => {
   await initBackend({ log: () => {} });
   for (const widths of [[4, 8, 16, 32, 64], PAPER_WIDTHS] as const) {
-    const m = new UniversalUNet({ widths: [...widths] as [number, number, number, number, number], featureDim: 256, headChannels: 8, seed: 1 }, loadTextEmbedding());
+    const m = new UniversalUNet(
+      { widths: [...widths] as [number, number, number, number, number], featureDim: 256, headChannels: 8, seed: 1 },
+      loadTextEmbedding(),
+    );
     const x = tf.randomUniform([1, 8, 16, 8, 1]) as tf.Tensor5D;
     const out = m.predict(x);
     assert.deepEqual(out.logits.shape, [1, 8, 16, 8, 32]);
@@ -52,9 +56,9 @@ test("model outputs 32 logits per voxel and a 256-d feature, narrow and paper wi
   const full = m.predict(x);
   const some = m.predict(x, [7, 1, 20]);
   assert.deepEqual(some.logits.shape, [1, 8, 16, 8, 3]);
-  const f = full.logits.dataSync(), g = some.logits.dataSync();
-  for (let v = 0; v < f.length / 32; v++)
-    [7, 1, 20].forEach((k, j) => assert.ok(Math.abs(g[v * 3 + j] - f[v * 32 + k - 1]) < 1e-5, `voxel ${v} class ${k}`));
+  const f = full.logits.dataSync(),
+    g = some.logits.dataSync();
+  for (let v = 0; v < f.length / 32; v++) [7, 1, 20].forEach((k, j) => assert.ok(Math.abs(g[v * 3 + j] - f[v * 32 + k - 1]) < 1e-5, `voxel ${v} class ${k}`));
   assert.throws(() => m.predict(x, [0, 5]), /classes must be ids 1..32/);
   assert.throws(() => m.predict(x, []), /classes must be ids/);
   tf.dispose([x, full.logits, full.feature, some.logits, some.feature]);
@@ -63,7 +67,13 @@ test("model outputs 32 logits per voxel and a 256-d feature, narrow and paper wi
 
 test("organ-ratio weights by hand", () => {
   // Template organs 1, 6, 27; voxels 100, 900, 0 -> ratios 10, 1.11, 0 -> scaled to sum 3: 2.7, 0.3 -> 1, 0.
-  const w = organRatioWeights(new Map([[1, 100], [6, 900]]), [1, 6, 27]);
+  const w = organRatioWeights(
+    new Map([
+      [1, 100],
+      [6, 900],
+    ]),
+    [1, 6, 27],
+  );
   assert.ok(Math.abs(w[0] - 2.7) < 1e-12);
   assert.equal(w[1], 1);
   assert.equal(w[2], 0);

@@ -11,7 +11,8 @@ import { realCtPaths, tempDir } from "./helpers.js";
 
 // An oblique, LPS-like affine with unequal voxel sizes: round trips must keep all of it.
 const ROT: Mat4 = (() => {
-  const c = Math.cos(0.3), s = Math.sin(0.3);
+  const c = Math.cos(0.3),
+    s = Math.sin(0.3);
   const sp = [0.8, 1.2, 2.5];
   return [-c * sp[0], s * sp[1], 0, 12.5, -s * sp[0], -c * sp[1], 0, -40.25, 0, 0, sp[2], 77, 0, 0, 0, 1];
 })();
@@ -63,7 +64,10 @@ test("qform alone gives the same affine as the sform (quaternion round trip)", (
 });
 
 test("scl_slope and scl_inter are applied", () => {
-  const raw = encodeNifti({ shape: [2, 1, 1], spacing: [1, 1, 1], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], data: new Float32Array([10, 20]) }, { datatype: "int16" });
+  const raw = encodeNifti(
+    { shape: [2, 1, 1], spacing: [1, 1, 1], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], data: new Float32Array([10, 20]) },
+    { datatype: "int16" },
+  );
   const v = new DataView(raw.buffer);
   v.setFloat32(112, 0.5, true);
   v.setFloat32(116, -3, true);
@@ -78,7 +82,8 @@ test("the shared real CT reads as 122x101x30, 3 mm, RAS, HU in [-1100, 1207]", (
   ct.spacing.forEach((s) => assert.ok(Math.abs(s - 3) < 1e-4));
   assert.equal(axisCodes(ct.affine), "RAS");
   assert.equal(ct.datatype, "int16");
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const v of ct.data) {
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);

@@ -27,7 +27,9 @@ function notebook(cells: string[]): Notebook {
 function validateWithNbformat(file: string): void {
   const py = findJupyterPython("nbformat")?.python;
   if (!py) return;
-  const r = spawnSync(py, ["-c", "import sys, nbformat; nb = nbformat.read(sys.argv[1], as_version=4); nbformat.validate(nb); print('valid')", file], { encoding: "utf8" });
+  const r = spawnSync(py, ["-c", "import sys, nbformat; nb = nbformat.read(sys.argv[1], as_version=4); nbformat.validate(nb); print('valid')", file], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, `nbformat rejects ${file}:\n${r.stderr}`);
 }
 
@@ -55,51 +57,55 @@ test("tslab's stderr of a failed cell becomes ename / evalue", () => {
   assert.match(errorFromStderr("").evalue, /printed nothing/);
 });
 
-test("a notebook runs on the tslab kernel through the TypeScript client: streams, displays updated in place, execution counts, the error with its stderr", { timeout: 120_000 }, async () => {
-  const dir = tempDir("massive-nb-");
-  const file = join(dir, "t.ipynb");
-  writeNotebook(
-    file,
-    notebook([
-      'console.log("hello"); console.log("world");\nconst x: number = 20;\nx + 1',
-      'import * as massive from "massive";\nconst line = massive.liveLine("step 0");\nfor (let i = 1; i <= 3; i++) { await new Promise((r) => setTimeout(r, 20)); line.update(`step ${i}/3`); }\nmassive.showMarkdown("**done**");',
-      `console.log(${JSON.stringify(resolve("."))} + "/figures");`,
-      'console.error("context line");\nthrow new RangeError("bad range here");',
-      'console.log("never runs")',
-    ]),
-  );
-  const out = join(dir, "out.ipynb");
-  // cwd: notebooks/, so that "massive" resolves as it does for the real notebooks.
-  await assert.rejects(
-    executeNotebook(file, { out, cwd: resolve("notebooks") }),
-    (e: unknown) => {
+test(
+  "a notebook runs on the tslab kernel through the TypeScript client: streams, displays updated in place, execution counts, the error with its stderr",
+  { timeout: 120_000 },
+  async () => {
+    const dir = tempDir("massive-nb-");
+    const file = join(dir, "t.ipynb");
+    writeNotebook(
+      file,
+      notebook([
+        'console.log("hello"); console.log("world");\nconst x: number = 20;\nx + 1',
+        'import * as massive from "massive";\nconst line = massive.liveLine("step 0");\nfor (let i = 1; i <= 3; i++) { await new Promise((r) => setTimeout(r, 20)); line.update(`step ${i}/3`); }\nmassive.showMarkdown("**done**");',
+        `console.log(${JSON.stringify(resolve("."))} + "/figures");`,
+        'console.error("context line");\nthrow new RangeError("bad range here");',
+        'console.log("never runs")',
+      ]),
+    );
+    const out = join(dir, "out.ipynb");
+    // cwd: notebooks/, so that "massive" resolves as it does for the real notebooks.
+    await assert.rejects(executeNotebook(file, { out, cwd: resolve("notebooks") }), (e: unknown) => {
       assert.ok(e instanceof CellError);
       assert.equal(e.ename, "RangeError");
       assert.equal(e.evalue, "bad range here");
       assert.match(e.describe(), /context line/);
       assert.match(e.describe(), /throw new RangeError/);
       return true;
-    },
-  );
-  const nb = readNotebook(out);
-  const cells = nb.cells as Extract<Notebook["cells"][number], { cell_type: "code" }>[];
-  assert.deepEqual(cells.map((c) => c.execution_count), [1, 2, 3, 4, null]);
-  const text = (o: Record<string, unknown>) => [o.text ?? ""].flat().join("");
-  assert.equal(text(cells[0].outputs[0]), "hello\nworld\n21\n");
-  // The progress line is one output showing its last state; the Markdown display follows it.
-  const displays = cells[1].outputs.filter((o) => o.output_type === "display_data") as unknown as { data: Record<string, unknown> }[];
-  assert.equal(displays.length, 2);
-  assert.deepEqual(displays[0].data["text/plain"], ["step 3/3"]);
-  assert.deepEqual(displays[1].data["text/markdown"], ["**done**"]);
-  assert.ok(!("transient" in displays[0]), "transient is not stored");
-  // The kit's absolute folder never lands in an output.
-  assert.equal(text(cells[2].outputs[0]), "figures\n");
-  const err = cells[3].outputs.find((o) => o.output_type === "error") as unknown as { ename: string; evalue: string; traceback: string[] };
-  assert.equal(err.ename, "RangeError");
-  assert.ok(err.traceback.some((l) => l.includes("bad range here")));
-  assert.deepEqual(cells[4].outputs, []);
-  validateWithNbformat(out);
-});
+    });
+    const nb = readNotebook(out);
+    const cells = nb.cells as Extract<Notebook["cells"][number], { cell_type: "code" }>[];
+    assert.deepEqual(
+      cells.map((c) => c.execution_count),
+      [1, 2, 3, 4, null],
+    );
+    const text = (o: Record<string, unknown>) => [o.text ?? ""].flat().join("");
+    assert.equal(text(cells[0].outputs[0]), "hello\nworld\n21\n");
+    // The progress line is one output showing its last state; the Markdown display follows it.
+    const displays = cells[1].outputs.filter((o) => o.output_type === "display_data") as unknown as { data: Record<string, unknown> }[];
+    assert.equal(displays.length, 2);
+    assert.deepEqual(displays[0].data["text/plain"], ["step 3/3"]);
+    assert.deepEqual(displays[1].data["text/markdown"], ["**done**"]);
+    assert.ok(!("transient" in displays[0]), "transient is not stored");
+    // The kit's absolute folder never lands in an output.
+    assert.equal(text(cells[2].outputs[0]), "figures\n");
+    const err = cells[3].outputs.find((o) => o.output_type === "error") as unknown as { ename: string; evalue: string; traceback: string[] };
+    assert.equal(err.ename, "RangeError");
+    assert.ok(err.traceback.some((l) => l.includes("bad range here")));
+    assert.deepEqual(cells[4].outputs, []);
+    validateWithNbformat(out);
+  },
+);
 
 test("a cell past its time limit is interrupted and the kernel stays usable; shutdown ends the process", { timeout: 120_000 }, async () => {
   const k = new KernelClient({ cwd: resolve("notebooks") });
@@ -138,7 +144,10 @@ test("figure cells succeed without Chromium: Plotly's MIME output and HTML shown
     assert.ok("application/vnd.plotly.v1+json" in f.data && "text/html" in f.data, "Plotly MIME + HTML");
     assert.ok(!("image/png" in f.data));
   }
-  const notes = outs.filter((o) => o.output_type === "stream").map((o) => [o.text].flat().join("")).join("");
+  const notes = outs
+    .filter((o) => o.output_type === "stream")
+    .map((o) => [o.text].flat().join(""))
+    .join("");
   assert.equal(notes.match(/PNG\/SVG export needs Chromium/g)?.length, 1, notes);
   assert.ok(!outs.some((o) => o.output_type === "stream" && o.name === "stderr"), "nothing on stderr");
   const written = readdirSync(join(figures, "99-test")).sort();
@@ -156,7 +165,7 @@ test("the TypeScript client needs no Python: it runs with only node on PATH", { 
   assert.notEqual(spawnSync("/bin/sh", ["-c", "command -v python3 || command -v python || command -v jupyter"], { env }).status, 0, "python is still on PATH");
   const dir = tempDir("massive-nopython-");
   const file = join(dir, "p.ipynb");
-  writeNotebook(file, notebook(['console.log(process.env.PATH === ' + JSON.stringify(bin) + ' ? "no python here" : "PATH leaked")']));
+  writeNotebook(file, notebook(["console.log(process.env.PATH === " + JSON.stringify(bin) + ' ? "no python here" : "PATH leaked")']));
   const script = `import { executeNotebook } from ${JSON.stringify(resolve("dist/src/notebook/execute.js"))}; await executeNotebook(${JSON.stringify(file)}, { cwd: ${JSON.stringify(resolve("notebooks"))} });`;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);

@@ -46,12 +46,22 @@ test("all notebooks run headless on the smoke profile, with no Python on PATH, a
   assert.match(r.stdout, /run 10\/10 \S+: done, \d+ steps/);
   const kit = resolve(".");
   for (const nb of NOTEBOOKS) {
-    const doc = JSON.parse(readFileSync(join(executed, `${nb}.ipynb`), "utf8")) as { cells: { cell_type: string; execution_count?: number | null; outputs?: Output[] }[] };
+    const doc = JSON.parse(readFileSync(join(executed, `${nb}.ipynb`), "utf8")) as {
+      cells: { cell_type: string; execution_count?: number | null; outputs?: Output[] }[];
+    };
     const code = doc.cells.filter((c) => c.cell_type === "code");
-    assert.deepEqual(code.map((c) => c.execution_count), code.map((_, i) => i + 1), `${nb}: execution counts`);
+    assert.deepEqual(
+      code.map((c) => c.execution_count),
+      code.map((_, i) => i + 1),
+      `${nb}: execution counts`,
+    );
     const outputs = code.flatMap((c) => c.outputs ?? []);
     const errors = outputs.filter((o) => o.output_type === "error");
-    assert.deepEqual(errors.map((e) => `${e.ename}: ${e.evalue}`), [], `${nb} has error outputs`);
+    assert.deepEqual(
+      errors.map((e) => `${e.ename}: ${e.evalue}`),
+      [],
+      `${nb} has error outputs`,
+    );
     // Each figure output carries the Plotly bundle and HTML, and a PNG when Chromium is there.
     const figs = outputs.filter((o) => o.data && "application/vnd.plotly.v1+json" in o.data);
     assert.ok(figs.length >= 1, `${nb}: no figure output`);
@@ -63,11 +73,21 @@ test("all notebooks run headless on the smoke profile, with no Python on PATH, a
     assert.ok(!JSON.stringify(outputs).includes(kit + "/"), `${nb}: an absolute path of this machine in the outputs`);
     if (nb !== "00-tutorial") assert.match(JSON.stringify(outputs), /runs \(\d+ methods x 1 seed\) read from /, `${nb}: says where its runs come from`);
     const last = code[code.length - 1].outputs ?? [];
-    assert.ok(last.some((o) => o.data && "text/markdown" in o.data && /What this shows/.test([o.data["text/markdown"]].flat().join(""))), `${nb}: no closing "what this shows"`);
+    assert.ok(
+      last.some((o) => o.data && "text/markdown" in o.data && /What this shows/.test([o.data["text/markdown"]].flat().join(""))),
+      `${nb}: no closing "what this shows"`,
+    );
     const files = readdirSync(join(figures, nb));
     assert.ok(files.includes(`${nb}-provenance.json`), `${nb}: provenance`);
-    for (const ext of browser ? ["png", "svg", "html", "json"] : ["html", "json"]) assert.ok(files.some((f) => f.endsWith(`.${ext}`)), `${nb}: no .${ext}`);
-    assert.ok(files.some((f) => f.endsWith(".csv")), `${nb}: no table csv`);
+    for (const ext of browser ? ["png", "svg", "html", "json"] : ["html", "json"])
+      assert.ok(
+        files.some((f) => f.endsWith(`.${ext}`)),
+        `${nb}: no .${ext}`,
+      );
+    assert.ok(
+      files.some((f) => f.endsWith(".csv")),
+      `${nb}: no table csv`,
+    );
   }
   for (const f of ["PROVENANCE.json", "REPORT.md", "plotly.min.js"]) assert.ok(existsSync(join(figures, f)), f);
   // REPORT.md links the tables and figures it discusses.
@@ -85,7 +105,10 @@ test("all notebooks run headless on the smoke profile, with no Python on PATH, a
   const t2 = readFileSync(at("02-table2-dynamic-adaptation", "02-table2-dynamic-adaptation.csv"), "utf8");
   for (const m of ["LM", "DM", "SM top 12.5%", "SM top 25%", "SM top 50%", "Repeated"]) assert.ok(t2.includes(m), `Table 2 lacks ${m}`);
   for (const name of ["01-table1-data-efficiency-results.json", "02-table2-dynamic-adaptation-results.json"]) {
-    const res = JSON.parse(readFileSync(at(name.replace(/-results\.json$/, ""), name), "utf8")) as { method: string; runs: { final: { perClass: Record<string, { mean: number }>; average: number | null } }[] }[];
+    const res = JSON.parse(readFileSync(at(name.replace(/-results\.json$/, ""), name), "utf8")) as {
+      method: string;
+      runs: { final: { perClass: Record<string, { mean: number }>; average: number | null } }[];
+    }[];
     for (const m of res)
       for (const run of m.runs) {
         const values = [...Object.values(run.final.perClass).map((v) => v.mean), run.final.average ?? 0];
@@ -93,11 +116,27 @@ test("all notebooks run headless on the smoke profile, with no Python on PATH, a
         for (const v of values) assert.ok(v >= 0 && v <= 1, `${m.method}: Dice ${v}`);
       }
   }
-  const fig2 = JSON.parse(readFileSync(at("03-figure2-forgetting", "03-figure2-forgetting-results.json"), "utf8")) as { site: string; series: { strategy: string }[] }[];
-  assert.deepEqual(fig2.map((p) => p.site), ["D8", "D12", "D13"]);
-  for (const p of fig2) assert.deepEqual(p.series.map((s) => s.strategy), ["LM", "DM", "SM"]);
-  const fig3 = JSON.parse(readFileSync(at("04-figure3-diverse-memory", "04-figure3-diverse-memory-results.json"), "utf8")) as { site: string; points: { strategy: string; entropy: number }[] }[];
-  assert.deepEqual(fig3.map((x) => x.site), ["D5", "D7"]);
+  const fig2 = JSON.parse(readFileSync(at("03-figure2-forgetting", "03-figure2-forgetting-results.json"), "utf8")) as {
+    site: string;
+    series: { strategy: string }[];
+  }[];
+  assert.deepEqual(
+    fig2.map((p) => p.site),
+    ["D8", "D12", "D13"],
+  );
+  for (const p of fig2)
+    assert.deepEqual(
+      p.series.map((s) => s.strategy),
+      ["LM", "DM", "SM"],
+    );
+  const fig3 = JSON.parse(readFileSync(at("04-figure3-diverse-memory", "04-figure3-diverse-memory-results.json"), "utf8")) as {
+    site: string;
+    points: { strategy: string; entropy: number }[];
+  }[];
+  assert.deepEqual(
+    fig3.map((x) => x.site),
+    ["D5", "D7"],
+  );
   for (const x of fig3) assert.deepEqual([...new Set(x.points.map((p) => p.strategy))].sort(), ["DM", "LM", "SM"]);
   // --report-only rewrites REPORT.md from the cached runs, and refuses to train what is not cached.
   rmSync(join(figures, "REPORT.md"));
@@ -107,17 +146,31 @@ test("all notebooks run headless on the smoke profile, with no Python on PATH, a
   });
   assert.equal(again.status, 0, again.stderr.slice(-2000));
   assert.match(readFileSync(join(figures, "REPORT.md"), "utf8"), /## What the network learned/);
-  assert.match(readFileSync(join(figures, "REPORT.md"), "utf8"), /\| 2a \| DM beats LM on the stream \| undecided \|.*from one seed: no interval/, "one seed: undecided");
-  const prov = JSON.parse(readFileSync(join(figures, "PROVENANCE.json"), "utf8")) as { runs: { key: string; trainSeconds: number; trainedNow: boolean }[]; jobs: number; codeDirty: boolean };
+  assert.match(
+    readFileSync(join(figures, "REPORT.md"), "utf8"),
+    /\| 2a \| DM beats LM on the stream \| undecided \|.*from one seed: no interval/,
+    "one seed: undecided",
+  );
+  const prov = JSON.parse(readFileSync(join(figures, "PROVENANCE.json"), "utf8")) as {
+    runs: { key: string; trainSeconds: number; trainedNow: boolean }[];
+    jobs: number;
+    codeDirty: boolean;
+  };
   assert.equal(prov.runs.length, 10);
-  assert.ok(prov.runs.every((x) => x.trainedNow && x.trainSeconds > 0), "each run's training seconds");
+  assert.ok(
+    prov.runs.every((x) => x.trainedNow && x.trainSeconds > 0),
+    "each run's training seconds",
+  );
   assert.equal(typeof prov.codeDirty, "boolean");
   const empty = spawnSync(process.execPath, ["dist/scripts/reproduce.js", "--profile", "smoke", "--report-only"], {
     encoding: "utf8",
     env: { ...process.env, MASSIVE_FIGURES: figures, MASSIVE_WORK: tempDir("massive-work-empty-") },
   });
   assert.notEqual(empty.status, 0);
-  assert.match(empty.stderr, /--report-only rebuilds REPORT.md from the stored results, and .* holds none of the 10 runs it needs: run `npm run reproduce -- --profile smoke` first/);
+  assert.match(
+    empty.stderr,
+    /--report-only rebuilds REPORT.md from the stored results, and .* holds none of the 10 runs it needs: run `npm run reproduce -- --profile smoke` first/,
+  );
   assert.doesNotMatch(empty.stderr, /\n\s+at /, "a message, not a stack trace");
 });
 

@@ -20,7 +20,9 @@ const FEW = { ...SMOKE, minTrainPerSite: 2, minTestPerSite: 1, singleSiteTrain: 
 const quiet = () => {};
 
 test("same seed writes byte-identical files; another seed does not", () => {
-  const a = tempDir(), b = tempDir(), c = tempDir();
+  const a = tempDir(),
+    b = tempDir(),
+    c = tempDir();
   const sites = ["D1", "D5", "D12"];
   runPhantomSet({ out: a, seed: 4, profile: FEW, sites, log: quiet });
   runPhantomSet({ out: b, seed: 4, profile: FEW, sites, log: quiet });
@@ -41,7 +43,8 @@ test("sites differ measurably: mean liver HU spans more than 40 HU across the 16
   const grid = phantomGrid(undefined, [7.5, 7.5, 7.5]);
   const means = looks.map((look, i) => {
     const r = renderPhantom(t, look, randomAnatomy(t, look, new Rng(100 + i)), grid, new Rng(i));
-    let s = 0, n = 0;
+    let s = 0,
+      n = 0;
     r.classes.data.forEach((c, k) => {
       if (c === 6) {
         s += r.image.data[k];
@@ -87,14 +90,21 @@ test("a site's label files hold only its template's labels, and prep maps them t
   assert.equal(s.failed.length, 0);
   const m = readManifest(prepared);
   assert.equal(m.cases.length, 32);
-  assert.deepEqual([...new Set(m.cases.map((c) => c.site))], SITES.map((x) => x.id));
+  assert.deepEqual(
+    [...new Set(m.cases.map((c) => c.site))],
+    SITES.map((x) => x.id),
+  );
   for (const c of m.cases) {
     const lab = readLabelNifti(join(prepared, c.label));
     assert.deepEqual(templateViolations(lab.data, c.template), [], `${c.id}`);
     for (const k of c.classesPresent) assert.ok(templateClasses(c.template).includes(k));
   }
   // Tumour sites carry tumours: KiTS (D5) annotates kidney tumours/cysts, LiTS (D4) liver tumours.
-  const tumours = (site: string) => m.cases.filter((c) => c.site === site).flatMap((c) => c.classesPresent).filter((k) => k >= 26);
+  const tumours = (site: string) =>
+    m.cases
+      .filter((c) => c.site === site)
+      .flatMap((c) => c.classesPresent)
+      .filter((k) => k >= 26);
   assert.ok(tumours("D4").length + tumours("D5").length + tumours("D9").length > 0);
   // LPS-stored sites come out RAS.
   const img = readNifti(join(prepared, m.cases[2].image));

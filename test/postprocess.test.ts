@@ -33,20 +33,76 @@ const count = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
 
 test("26-connectivity: voxels touching only by a corner or an edge are one component", () => {
   const s: Vec3 = [4, 4, 4];
-  assert.equal(connectedComponents26(mask(s, [[0, 0, 0], [1, 1, 1]]), s).count, 1); // corner
-  assert.equal(connectedComponents26(mask(s, [[0, 0, 0], [1, 1, 0]]), s).count, 1); // edge
-  assert.equal(connectedComponents26(mask(s, [[0, 0, 0], [2, 0, 0]]), s).count, 2); // a gap
+  assert.equal(
+    connectedComponents26(
+      mask(s, [
+        [0, 0, 0],
+        [1, 1, 1],
+      ]),
+      s,
+    ).count,
+    1,
+  ); // corner
+  assert.equal(
+    connectedComponents26(
+      mask(s, [
+        [0, 0, 0],
+        [1, 1, 0],
+      ]),
+      s,
+    ).count,
+    1,
+  ); // edge
+  assert.equal(
+    connectedComponents26(
+      mask(s, [
+        [0, 0, 0],
+        [2, 0, 0],
+      ]),
+      s,
+    ).count,
+    2,
+  ); // a gap
   // No wrap-around across the x border (x fastest in memory: (3, 0, 0) and (0, 1, 0) are adjacent in memory).
-  assert.equal(connectedComponents26(mask(s, [[3, 0, 0], [0, 1, 0]]), s).count, 2);
-  const c = connectedComponents26(mask(s, [[0, 0, 0], [1, 1, 1], [3, 3, 3]]), s);
+  assert.equal(
+    connectedComponents26(
+      mask(s, [
+        [3, 0, 0],
+        [0, 1, 0],
+      ]),
+      s,
+    ).count,
+    2,
+  );
+  const c = connectedComponents26(
+    mask(s, [
+      [0, 0, 0],
+      [1, 1, 1],
+      [3, 3, 3],
+    ]),
+    s,
+  );
   assert.deepEqual(c.sizes.slice(1), [2, 1]);
 });
 
 test("largest component: the corner-connected diagonal (3 voxels) beats a 2-voxel bar", () => {
   const s: Vec3 = [6, 6, 6];
-  const m = mask(s, [[0, 0, 0], [1, 1, 1], [2, 2, 2], [5, 0, 5], [5, 1, 5]]);
+  const m = mask(s, [
+    [0, 0, 0],
+    [1, 1, 1],
+    [2, 2, 2],
+    [5, 0, 5],
+    [5, 1, 5],
+  ]);
   const out = largestComponent(m, s);
-  assert.deepEqual(out, mask(s, [[0, 0, 0], [1, 1, 1], [2, 2, 2]]));
+  assert.deepEqual(
+    out,
+    mask(s, [
+      [0, 0, 0],
+      [1, 1, 1],
+      [2, 2, 2],
+    ]),
+  );
   assert.equal(count(largestComponent(new Uint8Array(216), s)), 0);
 });
 
@@ -65,13 +121,31 @@ test("tumours: outside the organ closed and dilated by a 5x5x5 cube removed, ins
   const s: Vec3 = [20, 12, 12];
   const liver = mask(s, box(s, [2, 8], [3, 9], [3, 9]));
   // Tumour voxels: inside, 2 voxels beyond the organ (kept by the dilation), 3 beyond (removed).
-  const tumour = mask(s, [[4, 5, 5], [9, 5, 5], [10, 5, 5], [16, 5, 5]]);
+  const tumour = mask(s, [
+    [4, 5, 5],
+    [9, 5, 5],
+    [10, 5, 5],
+    [16, 5, 5],
+  ]);
   const kept = keepInsideOrgan(tumour, liver, s);
-  assert.deepEqual(kept, mask(s, [[4, 5, 5], [9, 5, 5]]));
+  assert.deepEqual(
+    kept,
+    mask(s, [
+      [4, 5, 5],
+      [9, 5, 5],
+    ]),
+  );
   // Through postprocessCase: liver tumour (26) filtered by the largest component of the raw liver (6).
   const stray = liver.slice();
   stray[at(s, 15, 5, 5)] = 1; // a stray liver voxel right next to the far tumour voxel does not rescue it
-  const post = postprocessCase(new Map([[6, stray], [26, tumour]]), [6, 26], s);
+  const post = postprocessCase(
+    new Map([
+      [6, stray],
+      [26, tumour],
+    ]),
+    [6, 26],
+    s,
+  );
   assert.deepEqual(post.get(26), kept);
   assert.deepEqual(post.get(6), liver); // the stray voxel is not the largest component
   // Pancreas tumour (27) by the pancreas (11); no pancreas predicted: every tumour voxel goes.
@@ -88,7 +162,14 @@ test("portal/splenic vein: voxels below the pancreas's lowest slice are cut", ()
   // (its largest component: a lower stray pancreas voxel does not move the cut).
   const noisy = pancreas.slice();
   noisy[at(s, 3, 3, 0)] = 1;
-  const post = postprocessCase(new Map([[10, vein], [11, noisy]]), [10, 11], s);
+  const post = postprocessCase(
+    new Map([
+      [10, vein],
+      [11, noisy],
+    ]),
+    [10, 11],
+    s,
+  );
   assert.deepEqual(post.get(11), pancreas);
   assert.deepEqual(post.get(10), cut);
   // Without the pancreas in the template the vein stays as predicted.
@@ -107,7 +188,14 @@ test("lungs: the two largest components of both predictions; smaller mean x is t
   const r = splitLungs(right, left, s);
   assert.deepEqual(r.left, mask(s, lowX));
   assert.deepEqual(r.right, mask(s, highX));
-  const post = postprocessCase(new Map([[16, right], [17, left]]), [16, 17], s);
+  const post = postprocessCase(
+    new Map([
+      [16, right],
+      [17, left],
+    ]),
+    [16, 17],
+    s,
+  );
   assert.deepEqual(post.get(16), mask(s, highX));
   assert.deepEqual(post.get(17), mask(s, lowX));
   // One component only: both empty (the reference's IndexError path).
@@ -123,8 +211,19 @@ test("lungs: the two largest components of both predictions; smaller mean x is t
 
 test("other classes as predicted; only template classes come out", () => {
   const s: Vec3 = [6, 6, 6];
-  const two = mask(s, [[0, 0, 0], [4, 4, 4]]);
-  const post = postprocessCase(new Map([[15, two], [28, two], [1, two]]), [1, 15, 28], s);
+  const two = mask(s, [
+    [0, 0, 0],
+    [4, 4, 4],
+  ]);
+  const post = postprocessCase(
+    new Map([
+      [15, two],
+      [28, two],
+      [1, two],
+    ]),
+    [1, 15, 28],
+    s,
+  );
   assert.deepEqual(post.get(15), two); // hepatic vessel: no component filter
   assert.deepEqual(post.get(28), two);
   assert.equal(count(post.get(1)!), 1); // spleen: the largest component (tie: the first)
@@ -146,7 +245,11 @@ test("evaluateCase post-processes before scoring (default) and scores the raw ou
   const s: Vec3 = [16, 16, 8];
   const n = s[0] * s[1] * s[2];
   // A fake model: every class's logit is +10 where the image is bright, -10 elsewhere.
-  const model = { predict: (x: import("@tensorflow/tfjs").Tensor5D, classes: readonly number[]) => ({ logits: tf.tidy(() => tf.tile(tf.sub(tf.mul(x, 20), 10), [1, 1, 1, 1, classes.length])) }) } as unknown as Model;
+  const model = {
+    predict: (x: import("@tensorflow/tfjs").Tensor5D, classes: readonly number[]) => ({
+      logits: tf.tidy(() => tf.tile(tf.sub(tf.mul(x, 20), 10), [1, 1, 1, 1, classes.length])),
+    }),
+  } as unknown as Model;
   const image = new Float32Array(n);
   const label = new Uint8Array(n);
   for (const [x, y, z] of box(s, [2, 8], [2, 8], [2, 6])) {
@@ -154,7 +257,12 @@ test("evaluateCase post-processes before scoring (default) and scores the raw ou
     label[at(s, x, y, z)] = 1; // spleen (1)
   }
   for (const [x, y, z] of box(s, [12, 15], [12, 15], [2, 5])) image[at(s, x, y, z)] = 1; // a false positive blob
-  const vol = <T extends Float32Array | Uint8Array>(data: T) => ({ shape: s, spacing: [1, 1, 1] as Vec3, affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], data });
+  const vol = <T extends Float32Array | Uint8Array>(data: T) => ({
+    shape: s,
+    spacing: [1, 1, 1] as Vec3,
+    affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+    data,
+  });
   const c = { idx: 0, id: "c", site: "D1", template: "01", organs: [1], weights: [1], image: vol(image), label: vol(label) } as unknown as Case;
   const inter = 6 * 6 * 4;
   const post = await evaluateCase(model, c, [16, 16, 8]);

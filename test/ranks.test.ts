@@ -25,15 +25,29 @@ const SITES = ["D1", "D2", "D3", "D4", "D5"];
 test("the stream is dealt out as the reference's DistributedSampler: batch j to rank j mod R, the tail dropped", () => {
   // 10 cases, 4 ranks, B = 1: each rank gets floor(10 / 4) = 2 cases, rank r the cases r and r + 4.
   assert.equal(rankStreamLength(10, 1, 4), 2);
-  assert.deepEqual([0, 1, 2, 3].map((r) => [0, 1].map((k) => rankStreamIndex(k, r, 1, 4))), [[0, 4], [1, 5], [2, 6], [3, 7]]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((r) => [0, 1].map((k) => rankStreamIndex(k, r, 1, 4))),
+    [
+      [0, 4],
+      [1, 5],
+      [2, 6],
+      [3, 7],
+    ],
+  );
   assert.equal(usableStreamLength(10, 1, 4), 8);
   // The budget is per rank, floor(len / (B R)) * S; one rank is the old floor(len / B) * S.
   assert.equal(onlineBudget(10, 1, 3, 4), 6);
   assert.equal(onlineBudget(10, 1, 3), onlineBudget(10, 1, 3, 1));
   assert.equal(onlineBudget(10, 1, 3), 30);
   // B = 2, R = 2: batches [0,1] [2,3] [4,5] [6,7] [8,9]; rank 0 gets batches 0 and 2, rank 1 batches 1 and 3.
-  assert.deepEqual([0, 1, 2, 3].map((k) => rankStreamIndex(k, 0, 2, 2)), [0, 1, 4, 5]);
-  assert.deepEqual([0, 1, 2, 3].map((k) => rankStreamIndex(k, 1, 2, 2)), [2, 3, 6, 7]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((k) => rankStreamIndex(k, 0, 2, 2)),
+    [0, 1, 4, 5],
+  );
+  assert.deepEqual(
+    [0, 1, 2, 3].map((k) => rankStreamIndex(k, 1, 2, 2)),
+    [2, 3, 6, 7],
+  );
   assert.equal(rankStreamLength(10, 2, 2), 4);
 });
 
@@ -53,7 +67,11 @@ test("ranks in the config: paper 4, smoke and mini 1 (left out), floor(N / R) pe
 });
 
 test("massive train --ranks: bad values are usage errors", () => {
-  const run = (args: string[]) => spawnSync(process.execPath, ["bin/massive.js", "train", "--data", tempDir(), "--out", tempDir(), ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ["bin/massive.js", "train", "--data", tempDir(), "--out", tempDir(), ...args], {
+      encoding: "utf8",
+      env: { ...process.env, CI: "1" },
+    });
   let r = run(["--strategy", "sm", "--memory", "2", "--ranks", "3"]);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /less than one item per rank/);
@@ -77,16 +95,21 @@ function randomCase(seed: number, organs: number[]): StepCase {
 test("one step of 2 ranks is the mean of the ranks' own gradients, each rank with its own BatchNorm statistics", async () => {
   await initBackend({ log: quiet });
   const model = new UniversalUNet({ widths: [4, 8, 16, 32, 64], featureDim: 256, headChannels: 8, seed: 4 }, loadTextEmbedding());
-  const a = randomCase(1, [1, 2, 3]), b = randomCase(2, [2, 6]);
+  const a = randomCase(1, [1, 2, 3]),
+    b = randomCase(2, [2, 6]);
   const before = tf.memory().numTensors;
-  const ga = await stepGradients(model, [a]), gb = await stepGradients(model, [b]);
+  const ga = await stepGradients(model, [a]),
+    gb = await stepGradients(model, [b]);
   const two = await stepGradients(model, [a, b], "rows", 2);
   const pooled = await stepGradients(model, [a, b], "rows", 1);
   assert.equal(tf.memory().numTensors, before, "stepGradients leaves no tensors");
   assert.ok(Math.abs(two.loss - (ga.loss + gb.loss) / 2) < 1e-5, `loss ${two.loss} vs ${(ga.loss + gb.loss) / 2}`);
-  let worst = 0, scale = 0, pooledGap = 0;
+  let worst = 0,
+    scale = 0,
+    pooledGap = 0;
   for (const [name, g] of two.grads) {
-    const x = ga.grads.get(name), y = gb.grads.get(name);
+    const x = ga.grads.get(name),
+      y = gb.grads.get(name);
     for (let i = 0; i < g.length; i++) {
       const mean = ((x?.[i] ?? 0) + (y?.[i] ?? 0)) / 2;
       worst = Math.max(worst, Math.abs(g[i] - mean));
@@ -130,10 +153,17 @@ test("ranks 2: two memories of N/2 over interleaved halves, one step of both ran
   assert.equal(steps.length, r.state.budget);
   for (const s of steps) {
     assert.equal(s.cases.length, 2);
-    assert.deepEqual(s.cases.map((i) => i % 2), [0, 1], `step cases ${s.cases}: rank 0's first, each from its own half`);
+    assert.deepEqual(
+      s.cases.map((i) => i % 2),
+      [0, 1],
+      `step cases ${s.cases}: rank 0's first, each from its own half`,
+    );
   }
   // Every usable case arrives once, at the rank of its parity.
-  assert.deepEqual(arrivals.map((a) => a.pos - 1).sort((x, y) => x - y), Array.from({ length: usableStreamLength(len, 1, 2) }, (_, i) => i));
+  assert.deepEqual(
+    arrivals.map((a) => a.pos - 1).sort((x, y) => x - y),
+    Array.from({ length: usableStreamLength(len, 1, 2) }, (_, i) => i),
+  );
   for (const a of arrivals) assert.equal((a.pos - 1) % 2, a.rank);
   assert.deepEqual(ends, SITES);
   const mems = r.memories!;
@@ -165,13 +195,17 @@ test("ranks 2: killed and resumed from the last checkpoint = uninterrupted (loss
   assert.ok(saved.kind === "online" && saved.moreRanks![0].memory.items.every((m) => m.idx % 2 === 1));
   const resumed = await train({ config, data, runDir, sites: SITES, resume: true, progress: false, log: quiet, events: losses(cutLoss) });
   assert.equal(resumed.stopped, false);
-  assert.deepEqual([...cutLoss.entries()].sort((x, y) => x[0] - y[0]), [...fullLoss.entries()].sort((x, y) => x[0] - y[0]));
+  assert.deepEqual(
+    [...cutLoss.entries()].sort((x, y) => x[0] - y[0]),
+    [...fullLoss.entries()].sort((x, y) => x[0] - y[0]),
+  );
   const strip = (s: RunState) => {
     const { data: _d, config: _c, ...rest } = s;
     return rest;
   };
   assert.deepEqual(strip(resumed.state), strip(full.state));
-  const a = await full.model.params.exportArrays(), b = new Map((await resumed.model.params.exportArrays()).map((x) => [x.name, x.values]));
+  const a = await full.model.params.exportArrays(),
+    b = new Map((await resumed.model.params.exportArrays()).map((x) => [x.name, x.values]));
   for (const x of a) assert.deepEqual(b.get(x.name), x.values, `weights ${x.name}`);
   full.dispose();
   resumed.dispose();

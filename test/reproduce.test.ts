@@ -49,7 +49,11 @@ test("a run killed after a checkpoint continues from it and gives the uninterrup
   assert.deepEqual(resumed.siteEnds, straight.siteEnds, "site ends (memory snapshots, forgetting Dice) as if never stopped");
   assert.deepEqual(resumed.final, straight.final);
   assert.equal(resumed.iterations, straight.iterations);
-  assert.deepEqual(resumed.siteEnds.map((e) => e.site), [...new Set(resumed.siteEnds.map((e) => e.site))], "each site end once");
+  assert.deepEqual(
+    resumed.siteEnds.map((e) => e.site),
+    [...new Set(resumed.siteEnds.map((e) => e.site))],
+    "each site end once",
+  );
   // Small: no per-step records, and memory items keep only what Figure 3 plots.
   const bytes = statSync(join(s.resultsDir, `${run.key}.json`)).size;
   assert.ok(bytes < 20_000, `result file of ${bytes} bytes`);
@@ -90,8 +94,15 @@ test("npm run reproduce, killed during a run and rerun, keeps finished runs and 
   assert.match(log, new RegExp(`run 1/3 ${first.key}: cached`));
   for (const r of plan) assert.ok(existsSync(resultOf(r)), `${r.key}: no result`);
   const resumed = JSON.parse(readFileSync(resultOf(second), "utf8")) as RunResult;
-  assert.deepEqual(resumed.siteEnds.map((e) => e.site), [...new Set(resumed.siteEnds.map((e) => e.site))], "each site end once");
-  assert.ok(resumed.siteEnds.some((e) => e.site === "D16" && "D8" in e.dice), "forgetting evaluations after the checkpoint");
+  assert.deepEqual(
+    resumed.siteEnds.map((e) => e.site),
+    [...new Set(resumed.siteEnds.map((e) => e.site))],
+    "each site end once",
+  );
+  assert.ok(
+    resumed.siteEnds.some((e) => e.site === "D16" && "D8" in e.dice),
+    "forgetting evaluations after the checkpoint",
+  );
   assert.deepEqual(readdirSync(join(work, "smoke", "runs")), [], "no run folder left");
   // --fresh deletes what it says and trains again.
   const fresh = spawnSync(process.execPath, [...args.slice(0, -2), "--jobs", "2", "--fresh"], { env, encoding: "utf8" });
@@ -104,14 +115,22 @@ test("npm run reproduce, killed during a run and rerun, keeps finished runs and 
 function fakeResult(r: PlannedRun): RunResult {
   const base: Record<string, number> = { lm: 0.3, dm: 0.4, sm: 0.45, repeated: 0.44 };
   const average = base[r.spec.strategy] + 0.01 * r.spec.seed + (r.spec.strategy === "sm" ? 0.002 * r.spec.topK : 0);
-  const siteEnds = r.spec.dataset === "stream" && r.spec.strategy !== "repeated"
-    ? SITES.map((x, i) => ({
-        site: x.id,
-        it: 10 * (i + 1),
-        memory: [{ idx: i, site: x.id, entropy: 0.5 }, ...(r.spec.strategy === "lm" ? [] : [{ idx: 0, site: "D1", entropy: r.spec.strategy === "sm" ? 0.9 : 0.6 }])],
-        dice: Object.fromEntries((r.spec.forgettingSites ?? []).filter((k) => Number(k.slice(1)) <= i + 1).map((k) => [k, r.spec.strategy === "lm" ? 0 : 0.5 - 0.001 * (i + 1) * r.spec.seed])),
-      }))
-    : [];
+  const siteEnds =
+    r.spec.dataset === "stream" && r.spec.strategy !== "repeated"
+      ? SITES.map((x, i) => ({
+          site: x.id,
+          it: 10 * (i + 1),
+          memory: [
+            { idx: i, site: x.id, entropy: 0.5 },
+            ...(r.spec.strategy === "lm" ? [] : [{ idx: 0, site: "D1", entropy: r.spec.strategy === "sm" ? 0.9 : 0.6 }]),
+          ],
+          dice: Object.fromEntries(
+            (r.spec.forgettingSites ?? [])
+              .filter((k) => Number(k.slice(1)) <= i + 1)
+              .map((k) => [k, r.spec.strategy === "lm" ? 0 : 0.5 - 0.001 * (i + 1) * r.spec.seed]),
+          ),
+        }))
+      : [];
   return {
     key: r.key,
     spec: r.spec,
@@ -157,7 +176,10 @@ test("--report-only on a fresh clone: REPORT.md from the committed results alone
   rmSync(join(results, `${plan[7].key}.json`));
   const missing = reportOnly();
   assert.notEqual(missing.status, 0);
-  assert.match(missing.stderr, new RegExp(`1 of the runs needed is not in results/mini: ${plan[7].key}\\..*\`npm run reproduce -- --profile mini\` trains the missing runs`));
+  assert.match(
+    missing.stderr,
+    new RegExp(`1 of the runs needed is not in results/mini: ${plan[7].key}\\..*\`npm run reproduce -- --profile mini\` trains the missing runs`),
+  );
   assert.doesNotMatch(missing.stderr, /\n\s+at /, "a message, not a stack trace");
   rmSync(results, { recursive: true });
   const none = reportOnly();
@@ -180,11 +202,19 @@ test("provenance names a clean commit when only the reproduction's own outputs c
   git("commit", "-q", "-m", "x");
   const state = () =>
     JSON.parse(
-      execFileSync(process.execPath, ["--input-type=module", "-e", `import { gitState } from ${JSON.stringify(join(kit, "dist/src/experiments/outputs.js"))}; console.log(JSON.stringify(gitState()));`], {
-        cwd: repo,
-        env: envWith({ MASSIVE_HOME: repo }),
-        encoding: "utf8",
-      }),
+      execFileSync(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `import { gitState } from ${JSON.stringify(join(kit, "dist/src/experiments/outputs.js"))}; console.log(JSON.stringify(gitState()));`,
+        ],
+        {
+          cwd: repo,
+          env: envWith({ MASSIVE_HOME: repo }),
+          encoding: "utf8",
+        },
+      ),
     ) as { commit: string; dirtyFiles: string[] };
   for (const f of ["results/mini/r.json", "figures/REPORT.md", "notebooks/01.ipynb"]) write(f, "2");
   write("results/mini/new.json", "3");

@@ -11,7 +11,8 @@ function sliceByIndex(x: Float64Array, shape: number[], begin: number[], size: n
   const n = size.reduce((a, b) => a * b, 1);
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
   for (let flat = 0; flat < n; flat++) {
-    let rest = flat, src = 0;
+    let rest = flat,
+      src = 0;
     for (let a = size.length - 1; a >= 0; a--) {
       src += (begin[a] + (rest % size[a])) * strides[a];
       rest = Math.floor(rest / size[a]);
@@ -83,7 +84,15 @@ test("wasm Slice and SplitV (rank 1-6, float32 and int32) equal the index defini
 test("wasm Transpose (rows kept, last two swapped, and other permutations) equals the index definition", async () => {
   await initBackend({ log: () => {}, force: "wasm" });
   const rng = new Rng(23);
-  const perms = [[1, 0], [0, 2, 1], [1, 0, 2], [2, 0, 1], [0, 1, 3, 2], [2, 1, 0, 3], [3, 1, 2, 0]];
+  const perms = [
+    [1, 0],
+    [0, 2, 1],
+    [1, 0, 2],
+    [2, 0, 1],
+    [0, 1, 3, 2],
+    [2, 1, 0, 3],
+    [3, 1, 2, 0],
+  ];
   for (const perm of perms)
     for (let t = 0; t < 6; t++) {
       const shape = perm.map(() => 1 + Math.floor(rng.uniform(0, 9)));
@@ -93,7 +102,8 @@ test("wasm Transpose (rows kept, last two swapped, and other permutations) equal
       const outShape = perm.map((p) => shape[p]);
       const want: number[] = [];
       for (let flat = 0; flat < n; flat++) {
-        let rest = flat, src = 0;
+        let rest = flat,
+          src = 0;
         for (let a = outShape.length - 1; a >= 0; a--) {
           src += (rest % outShape[a]) * strides[perm[a]];
           rest = Math.floor(rest / outShape[a]);

@@ -30,7 +30,8 @@ test("killed and resumed from the last checkpoint = uninterrupted (memory exactl
   assert.equal(resumed.stopped, false);
   assert.equal(resumed.state.it, full.state.it);
   assert.deepEqual(resumed.memory!.toJSON(), full.memory!.toJSON());
-  const a = await weightsOf(full), b = await weightsOf(resumed);
+  const a = await weightsOf(full),
+    b = await weightsOf(resumed);
   let worst = 0;
   for (const [name, v] of a) {
     const w = b.get(name)!;
@@ -65,7 +66,9 @@ test("same seed, same stream, same memory decisions; another seed differs", asyn
     r.dispose();
     return m;
   };
-  const a = await run(9), b = await run(9), c = await run(10);
+  const a = await run(9),
+    b = await run(9),
+    c = await run(10);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
@@ -98,14 +101,35 @@ test("massive train lm, dm, sm and repeated write a run folder and a final evalu
   const data = smokePrepared();
   for (const strategy of ["lm", "dm", "sm", "repeated"]) {
     const out = tempDir();
-    const r = massive(["train", "--strategy", strategy, "--profile", "smoke", "--data", data, "--out", out, "--sites", "D1,D4,D5", "--memory", "3", "--sampling-rate", "2", "--epochs", "2"]);
+    const r = massive([
+      "train",
+      "--strategy",
+      strategy,
+      "--profile",
+      "smoke",
+      "--data",
+      data,
+      "--out",
+      out,
+      "--sites",
+      "D1,D4,D5",
+      "--memory",
+      "3",
+      "--sampling-rate",
+      "2",
+      "--epochs",
+      "2",
+    ]);
     assert.equal(r.status, 0, `${strategy}: ${r.stderr}`);
-    for (const f of ["config.json", "metrics.jsonl", "final-eval.json", join("checkpoint", "state.json")]) assert.ok(existsSync(join(out, f)), `${strategy}: ${f}`);
+    for (const f of ["config.json", "metrics.jsonl", "final-eval.json", join("checkpoint", "state.json")])
+      assert.ok(existsSync(join(out, f)), `${strategy}: ${f}`);
     const ev = JSON.parse(readFileSync(join(out, "final-eval.json"), "utf8")) as { summary: { perClass: Record<string, { mean: number }>; average: number } };
     const dice = Object.values(ev.summary.perClass).map((v) => v.mean);
     assert.ok(dice.length > 0, `${strategy}: classes evaluated`);
     for (const d of [...dice, ev.summary.average]) assert.ok(d >= 0 && d <= 1, `${strategy}: Dice ${d}`);
-    const steps = readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter((l) => l.includes('"step"'));
+    const steps = readFileSync(join(out, "metrics.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"step"'));
     assert.ok(steps.length > 0);
     assert.match(r.stdout, /Average \(all present\)/);
   }
@@ -126,7 +150,27 @@ test("massive train refuses bad flags and bad data with a clear message", () => 
 
 test("a process killed with SIGKILL resumes from its checkpoint to the same end state", async () => {
   const data = smokePrepared();
-  const args = (out: string) => ["bin/massive.js", "train", "--strategy", "dm", "--profile", "smoke", "--data", data, "--out", out, "--sites", "D1,D2,D3", "--memory", "3", "--sampling-rate", "3", "--checkpoint-every", "2", "--no-eval"];
+  const args = (out: string) => [
+    "bin/massive.js",
+    "train",
+    "--strategy",
+    "dm",
+    "--profile",
+    "smoke",
+    "--data",
+    data,
+    "--out",
+    out,
+    "--sites",
+    "D1,D2,D3",
+    "--memory",
+    "3",
+    "--sampling-rate",
+    "3",
+    "--checkpoint-every",
+    "2",
+    "--no-eval",
+  ];
   const ref = tempDir();
   assert.equal(spawnSync(process.execPath, args(ref), { encoding: "utf8" }).status, 0);
   const out = tempDir();
@@ -157,7 +201,8 @@ test("a process killed with SIGKILL resumes from its checkpoint to the same end 
   const r = spawnSync(process.execPath, [...args(out), "--resume"], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /resumed from .* at iteration/);
-  const a = loadCheckpoint<RunState>(ref), b = loadCheckpoint<RunState>(out);
+  const a = loadCheckpoint<RunState>(ref),
+    b = loadCheckpoint<RunState>(out);
   assert.equal(b.state.done, true);
   assert.deepEqual(b.state.kind === "online" && b.state.memory, a.state.kind === "online" && a.state.memory);
   const wa = new Map(a.arrays.map((x) => [x.name, x.values]));

@@ -31,14 +31,59 @@ after(() => releaseWebGpu());
 const skip = () => (unavailable ? unavailable : false);
 
 test("collapseBroadcast merges axes that broadcast alike and drops size-1 axes", () => {
-  assert.deepEqual(collapseBroadcast([[2, 3, 4, 5, 6], [6]], [2, 3, 4, 5, 6]), { shapes: [[120, 6], [1, 6]], out: [120, 6] });
-  assert.deepEqual(collapseBroadcast([[1, 3, 4, 5, 6], [1, 3, 4, 5, 6]], [1, 3, 4, 5, 6]), { shapes: [[360], [360]], out: [360] });
-  assert.deepEqual(collapseBroadcast([[2, 1, 1, 1, 6], [2, 3, 4, 5, 6]], [2, 3, 4, 5, 6]), { shapes: [[2, 1, 6], [2, 60, 6]], out: [2, 60, 6] });
-  assert.equal(collapseBroadcast([[2, 1, 4, 1, 6], [1, 3, 1, 5, 1]], [2, 3, 4, 5, 6]), undefined); // 5 alternating axes
+  assert.deepEqual(collapseBroadcast([[2, 3, 4, 5, 6], [6]], [2, 3, 4, 5, 6]), {
+    shapes: [
+      [120, 6],
+      [1, 6],
+    ],
+    out: [120, 6],
+  });
+  assert.deepEqual(
+    collapseBroadcast(
+      [
+        [1, 3, 4, 5, 6],
+        [1, 3, 4, 5, 6],
+      ],
+      [1, 3, 4, 5, 6],
+    ),
+    { shapes: [[360], [360]], out: [360] },
+  );
+  assert.deepEqual(
+    collapseBroadcast(
+      [
+        [2, 1, 1, 1, 6],
+        [2, 3, 4, 5, 6],
+      ],
+      [2, 3, 4, 5, 6],
+    ),
+    {
+      shapes: [
+        [2, 1, 6],
+        [2, 60, 6],
+      ],
+      out: [2, 60, 6],
+    },
+  );
+  assert.equal(
+    collapseBroadcast(
+      [
+        [2, 1, 4, 1, 6],
+        [1, 3, 1, 5, 1],
+      ],
+      [2, 3, 4, 5, 6],
+    ),
+    undefined,
+  ); // 5 alternating axes
 });
 
 test("filter-gradient chunk plan: covers every voxel once, bounded partial sums", () => {
-  for (const [M, N, K] of [[27, 32, 96 ** 3], [27 * 64, 64, 48 ** 3], [27 * 256, 512, 12 ** 3], [27, 4, 315], [27 * 512, 512, 8]]) {
+  for (const [M, N, K] of [
+    [27, 32, 96 ** 3],
+    [27 * 64, 64, 48 ** 3],
+    [27 * 256, 512, 12 ** 3],
+    [27, 4, 315],
+    [27 * 512, 512, 8],
+  ]) {
     const { chunks, kc } = chunkPlan(M, N, K);
     assert.ok(kc % 16 === 0 && chunks * kc >= K && (chunks - 1) * kc < K, `${M}x${N}x${K}: ${chunks} x ${kc}`);
     assert.ok(chunks * M * N <= Math.max(M * N, 32 << 20));
@@ -65,8 +110,15 @@ test("webgpu: rank-5 element-wise ops with broadcasting and where() match the cp
     const v = tf.tensor1d(b);
     const w = tf.tensor5d(c, [2, 1, 1, 1, 6]);
     return [
-      tf.add(x, v), tf.mul(x, v), tf.sub(v, x), tf.div(x, tf.add(tf.abs(v), 1)), tf.maximum(x, v), tf.squaredDifference(x, w),
-      tf.mul(w, x), tf.where(tf.greater(x, v), x, tf.neg(x)), tf.relu(tf.sub(x, v)),
+      tf.add(x, v),
+      tf.mul(x, v),
+      tf.sub(v, x),
+      tf.div(x, tf.add(tf.abs(v), 1)),
+      tf.maximum(x, v),
+      tf.squaredDifference(x, w),
+      tf.mul(w, x),
+      tf.where(tf.greater(x, v), x, tf.neg(x)),
+      tf.relu(tf.sub(x, v)),
     ];
   };
   const got = await Promise.all(run().map((t) => t.data()));
@@ -85,8 +137,11 @@ test("webgpu: Conv3D, its input and filter gradients and the transposed-convolut
     await checkConvCase(c, rng, "webgpu");
   }
   // Transposed convolution (the U-Net's up path): its gradients through the kit's registered gradient.
-  const xs: S5 = [1, 2, 3, 2, 5], fs: S5 = [2, 2, 2, 4, 5];
-  const xv = rand(xs, rng), wv = rand(fs, rng), r = rand([1, 4, 6, 4, 4], rng);
+  const xs: S5 = [1, 2, 3, 2, 5],
+    fs: S5 = [2, 2, 2, 4, 5];
+  const xv = rand(xs, rng),
+    wv = rand(fs, rng),
+    r = rand([1, 4, 6, 4, 4], rng);
   // y = convT(x, W) is the input gradient of a stride-2 conv: dL/dx = conv(r, W), dL/dW = dW(conv of r over x).
   const refT = reference([1, 4, 6, 4, 4], fs, 2, "valid", r, wv, xv);
   const [gx, gw] = tf.grads((a, b) =>
@@ -116,37 +171,49 @@ function runOn(backend: string, data: string, steps: number): RunOut {
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as RunOut;
 }
 
-test("webgpu: a smoke training run gives wasm's losses (within 1e-3) for 10 steps, the same memory decisions, a checkpoint and an evaluation", { skip: skip() }, () => {
-  const data = smokePrepared();
-  const wasm = runOn("wasm", data, 10);
-  const gpu = runOn("webgpu", data, 10);
-  assert.equal(wasm.backend, "wasm");
-  assert.equal(gpu.backend, "webgpu");
-  assert.equal(gpu.losses.length, 10);
-  gpu.losses.forEach((l, i) => assert.ok(Math.abs(l - wasm.losses[i]) <= 1e-3, `step ${i + 1}: webgpu ${l}, wasm ${wasm.losses[i]}`));
-  // Decisions: which cases the memory holds, how often each was seen, their lifespans; the stored
-  // entropies are float results and agree to 1e-3.
-  const decisions = (m: RunOut["memory"]) => m.map((s) => s.map((e) => ({ idx: e.idx, site: e.site, numSeen: e.numSeen, lifespan: e.lifespan })));
-  assert.deepEqual(decisions(gpu.memory), decisions(wasm.memory));
-  gpu.memory.forEach((s, i) =>
-    s.forEach((e, k) => {
-      const w = wasm.memory[i][k].entropy;
-      assert.ok((e.entropy === null) === (w === null) && (e.entropy === null || Math.abs(e.entropy - w!) <= 1e-3), `entropy step ${i + 1} item ${k}`);
-    }),
-  );
-  assert.equal(gpu.checkpointIt, 10);
-  assert.equal(gpu.dice === null, wasm.dice === null);
-  if (gpu.dice !== null) assert.ok(Math.abs(gpu.dice - wasm.dice!) <= 0.02, `dice webgpu ${gpu.dice} wasm ${wasm.dice}`);
-});
+test(
+  "webgpu: a smoke training run gives wasm's losses (within 1e-3) for 10 steps, the same memory decisions, a checkpoint and an evaluation",
+  { skip: skip() },
+  () => {
+    const data = smokePrepared();
+    const wasm = runOn("wasm", data, 10);
+    const gpu = runOn("webgpu", data, 10);
+    assert.equal(wasm.backend, "wasm");
+    assert.equal(gpu.backend, "webgpu");
+    assert.equal(gpu.losses.length, 10);
+    gpu.losses.forEach((l, i) => assert.ok(Math.abs(l - wasm.losses[i]) <= 1e-3, `step ${i + 1}: webgpu ${l}, wasm ${wasm.losses[i]}`));
+    // Decisions: which cases the memory holds, how often each was seen, their lifespans; the stored
+    // entropies are float results and agree to 1e-3.
+    const decisions = (m: RunOut["memory"]) => m.map((s) => s.map((e) => ({ idx: e.idx, site: e.site, numSeen: e.numSeen, lifespan: e.lifespan })));
+    assert.deepEqual(decisions(gpu.memory), decisions(wasm.memory));
+    gpu.memory.forEach((s, i) =>
+      s.forEach((e, k) => {
+        const w = wasm.memory[i][k].entropy;
+        assert.ok((e.entropy === null) === (w === null) && (e.entropy === null || Math.abs(e.entropy - w!) <= 1e-3), `entropy step ${i + 1} item ${k}`);
+      }),
+    );
+    assert.equal(gpu.checkpointIt, 10);
+    assert.equal(gpu.dice === null, wasm.dice === null);
+    if (gpu.dice !== null) assert.ok(Math.abs(gpu.dice - wasm.dice!) <= 0.02, `dice webgpu ${gpu.dice} wasm ${wasm.dice}`);
+  },
+);
 
-test("automatic choice never picks a software adapter: wasm, with the reason webgpu was skipped", { skip: skip() || (report?.adapter && !report.adapter.software ? "a hardware GPU adapter exists here" : false) }, () => {
-  const r = spawnSync(
-    process.execPath,
-    ["--input-type=module", "-e", `import { initBackend, describeBackend } from "./dist/src/backend.js"; const r = await initBackend({ log: () => {} }); console.log(JSON.stringify({ backend: r.backend, line: describeBackend(r) }));`],
-    { encoding: "utf8", env: { ...process.env, MASSIVE_BACKEND: "" } },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { backend: string; line: string };
-  assert.equal(out.backend, "wasm");
-  assert.match(out.line, /skipped webgpu \(Dawn\)[^:]*: /);
-});
+test(
+  "automatic choice never picks a software adapter: wasm, with the reason webgpu was skipped",
+  { skip: skip() || (report?.adapter && !report.adapter.software ? "a hardware GPU adapter exists here" : false) },
+  () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { initBackend, describeBackend } from "./dist/src/backend.js"; const r = await initBackend({ log: () => {} }); console.log(JSON.stringify({ backend: r.backend, line: describeBackend(r) }));`,
+      ],
+      { encoding: "utf8", env: { ...process.env, MASSIVE_BACKEND: "" } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { backend: string; line: string };
+    assert.equal(out.backend, "wasm");
+    assert.match(out.line, /skipped webgpu \(Dawn\)[^:]*: /);
+  },
+);

@@ -28,8 +28,14 @@ const seg = massive.readLabelNifti(massive.assetPath("totalsegmentator-example",
 const classes = massive.mapLabels(seg.data, "totalseg", "totalseg", seg.file).map(massive.displayClass);
 console.log(`shape ${ct.shape.join("x")}, spacing ${ct.spacing.map((s) => s.toFixed(1)).join("x")} mm, orientation ${massive.axisCodes(ct.affine)}`);
 const z = 15;
-await out.figure(massive.sliceFigure(massive.axialSliceRows(ct.data, ct.shape, z), massive.axialSliceRows(classes, ct.shape, z),
-  `Real CT, axial slice ${z}, labels as the 32 classes`), "-ct-slice");
+await out.figure(
+  massive.sliceFigure(
+    massive.axialSliceRows(ct.data, ct.shape, z),
+    massive.axialSliceRows(classes, ct.shape, z),
+    `Real CT, axial slice ${z}, labels as the 32 classes`,
+  ),
+  "-ct-slice",
+);
 
 // %% [markdown]
 // ## 2. The stream
@@ -45,8 +51,14 @@ const data = massive.ensureData(smoke);
 const manifest = massive.readManifest(data.stream);
 const perSite = massive.SITES.map((s) => {
   const cs = manifest.cases.filter((c) => c.site === s.id);
-  return { site: s.id, dataset: s.dataset, template: s.template, train: cs.filter((c) => c.split === "train").length,
-    test: cs.filter((c) => c.split === "test").length, classes: massive.templateClasses(s.template).join(" ") };
+  return {
+    site: s.id,
+    dataset: s.dataset,
+    template: s.template,
+    train: cs.filter((c) => c.split === "train").length,
+    test: cs.filter((c) => c.split === "test").length,
+    classes: massive.templateClasses(s.template).join(" "),
+  };
 });
 out.table(perSite, "-stream", "The smoke stream: cases per site and the classes each site annotates");
 
@@ -57,8 +69,15 @@ for (const site of ["D1", "D5", "D12"]) {
   const img = massive.readNifti(`${data.stream}/${c.image}`);
   const lab = massive.readLabelNifti(`${data.stream}/${c.label}`);
   const zz = Math.floor(img.shape[2] / 2);
-  await out.figure(massive.sliceFigure(massive.axialSliceRows(img.data, img.shape, zz), massive.axialSliceRows(lab.data.map(massive.displayClass), img.shape, zz),
-    `${site} (${c.template}): prepared case, intensities in [0, 1]`, [0, 1]), `-site-${site}`);
+  await out.figure(
+    massive.sliceFigure(
+      massive.axialSliceRows(img.data, img.shape, zz),
+      massive.axialSliceRows(lab.data.map(massive.displayClass), img.shape, zz),
+      `${site} (${c.template}): prepared case, intensities in [0, 1]`,
+      [0, 1],
+    ),
+    `-site-${site}`,
+  );
 }
 
 // %% [markdown]
@@ -78,14 +97,23 @@ for (const strategy of ["lm", "dm", "sm"] as const) {
   const cfg = massive.defaultConfig("smoke", strategy, { memorySize: 6, samplingRate: 2, seed: 1 });
   const line = massive.liveLine(`${strategy.toUpperCase()}: starting`);
   let shown = 0;
-  const r = await massive.train({ config: cfg, data: data.stream, progress: false, log: () => {},
-    events: { onStep: (e) => {
-      frames[strategy].push({ step: e.it, items: e.memory ?? [] });
-      if (Date.now() - shown > 1000 || e.it === e.budget) {
-        shown = Date.now();
-        line.update(`${strategy.toUpperCase()}: step ${e.it}/${e.budget}, loss ${e.loss.toFixed(3)}, memory holds ${(e.memory ?? []).map((x) => x.site).join(" ")}`);
-      }
-    } } });
+  const r = await massive.train({
+    config: cfg,
+    data: data.stream,
+    progress: false,
+    log: () => {},
+    events: {
+      onStep: (e) => {
+        frames[strategy].push({ step: e.it, items: e.memory ?? [] });
+        if (Date.now() - shown > 1000 || e.it === e.budget) {
+          shown = Date.now();
+          line.update(
+            `${strategy.toUpperCase()}: step ${e.it}/${e.budget}, loss ${e.loss.toFixed(3)}, memory holds ${(e.memory ?? []).map((x) => x.site).join(" ")}`,
+          );
+        }
+      },
+    },
+  });
   finalSites[strategy] = r.memory!.items.map((x) => x.site);
   line.update(`${strategy.toUpperCase()}: ${r.state.it} steps; final memory holds sites ${finalSites[strategy].join(", ")}`);
   r.dispose();
@@ -102,28 +130,48 @@ for (const strategy of ["lm", "dm", "sm"] as const) {
 // %%
 const cfg = massive.defaultConfig("smoke", "sm", { seed: 1, samplingRate: 4, lr: 1e-3 });
 const progress = massive.liveLine("SM: training");
-const run = await massive.train({ config: cfg, data: data.stream, progress: false, log: () => {},
-  events: { onStep: (e) => void (e.it % 10 === 0 && progress.update(`SM: step ${e.it}/${e.budget}, loss ${e.loss.toFixed(3)}`)) } });
+const run = await massive.train({
+  config: cfg,
+  data: data.stream,
+  progress: false,
+  log: () => {},
+  events: { onStep: (e) => void (e.it % 10 === 0 && progress.update(`SM: step ${e.it}/${e.budget}, loss ${e.loss.toFixed(3)}`)) },
+});
 progress.update(`SM: ${run.state.it} steps done; evaluating on the test cases`);
 const store = new massive.CaseStore(data.stream, cfg.roi);
 const ev = await massive.evaluateSplit(run.model, store, cfg.roi, { split: "test", progress: false });
 run.dispose();
 progress.update(`SM: ${run.state.it} steps, evaluated`);
-out.table(Object.entries(ev.summary.perClass).map(([id, v]) => ({ class: massive.className(Number(id)), dice: v.mean, cases: v.cases })), "-dice", "Dice per class after a short SM run");
+out.table(
+  Object.entries(ev.summary.perClass).map(([id, v]) => ({ class: massive.className(Number(id)), dice: v.mean, cases: v.cases })),
+  "-dice",
+  "Dice per class after a short SM run",
+);
 console.log(`Organ ${ev.summary.organAverage?.toFixed(4)}, Tumor ${ev.summary.tumorAverage?.toFixed(4)}, Average ${ev.summary.average?.toFixed(4)}`);
 
 // %%
 // What this shows: written from the numbers above, not fixed in advance.
-const learned = Object.entries(ev.summary.perClass).map(([id, v]) => ({ name: massive.className(Number(id)), dice: v.mean })).sort((a, b) => b.dice - a.dice);
-out.markdown([
-  "## What this shows",
-  "",
-  `- Memory (N = 6): at the end LM holds ${[...new Set(finalSites.lm)].join(", ")}; DM holds ${[...new Set(finalSites.dm)].join(", ")}; SM holds ${[...new Set(finalSites.sm)].join(", ")}.`,
-  `  Distinct sites kept: LM ${new Set(finalSites.lm).size}, DM ${new Set(finalSites.dm).size}, SM ${new Set(finalSites.sm).size}` +
-    (new Set(finalSites.lm).size <= Math.min(new Set(finalSites.dm).size, new Set(finalSites.sm).size) ? " (LM the fewest, as expected of a first-in-first-out memory)." : " (LM not the fewest here)."),
-  `- The short SM run (${run.state.it} steps) reached an Average Dice of ${ev.summary.average?.toFixed(3) ?? "-"}; ` +
-    `${learned.filter((c) => c.dice > 0.1).length} of ${learned.length} classes above 0.1` +
-    (learned.length && learned[0].dice > 0 ? ` (best: ${learned.slice(0, 3).map((c) => `${c.name} ${c.dice.toFixed(3)}`).join(", ")}).` : ": no class is segmented yet at this length."),
-  `- Files: ${massive.displayPath(massive.notebookFiguresDir(settings, "00-tutorial"))}/`,
-].join("\n"));
+const learned = Object.entries(ev.summary.perClass)
+  .map(([id, v]) => ({ name: massive.className(Number(id)), dice: v.mean }))
+  .sort((a, b) => b.dice - a.dice);
+out.markdown(
+  [
+    "## What this shows",
+    "",
+    `- Memory (N = 6): at the end LM holds ${[...new Set(finalSites.lm)].join(", ")}; DM holds ${[...new Set(finalSites.dm)].join(", ")}; SM holds ${[...new Set(finalSites.sm)].join(", ")}.`,
+    `  Distinct sites kept: LM ${new Set(finalSites.lm).size}, DM ${new Set(finalSites.dm).size}, SM ${new Set(finalSites.sm).size}` +
+      (new Set(finalSites.lm).size <= Math.min(new Set(finalSites.dm).size, new Set(finalSites.sm).size)
+        ? " (LM the fewest, as expected of a first-in-first-out memory)."
+        : " (LM not the fewest here)."),
+    `- The short SM run (${run.state.it} steps) reached an Average Dice of ${ev.summary.average?.toFixed(3) ?? "-"}; ` +
+      `${learned.filter((c) => c.dice > 0.1).length} of ${learned.length} classes above 0.1` +
+      (learned.length && learned[0].dice > 0
+        ? ` (best: ${learned
+            .slice(0, 3)
+            .map((c) => `${c.name} ${c.dice.toFixed(3)}`)
+            .join(", ")}).`
+        : ": no class is segmented yet at this length."),
+    `- Files: ${massive.displayPath(massive.notebookFiguresDir(settings, "00-tutorial"))}/`,
+  ].join("\n"),
+);
 void out.finish();

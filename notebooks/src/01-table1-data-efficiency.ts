@@ -23,10 +23,21 @@ const rows = massive.table1Rows(settings, results);
 out.table(rows, "", "Table 1: Average Dice on the single-site set (ours: mean ± sd over seeds)");
 
 // %%
-await out.figure(massive.comparisonBarFigure(rows.map((r) => String(r.method)),
-  rows.map((r) => ({ mean: Number(r["ours mean"] ?? 0), sd: Number(r["ours sd"] ?? 0) })),
-  rows.map((r) => r["Average Dice (paper)"] as number), "Table 1: Average Dice, single site", "Average Dice"));
-out.json(results.map((r) => ({ method: r.method, runs: r.runs.map((x) => ({ key: x.key, seed: x.spec.seed, final: x.final, iterations: x.iterations, trainSeconds: x.trainSeconds })) })));
+await out.figure(
+  massive.comparisonBarFigure(
+    rows.map((r) => String(r.method)),
+    rows.map((r) => ({ mean: Number(r["ours mean"] ?? 0), sd: Number(r["ours sd"] ?? 0) })),
+    rows.map((r) => r["Average Dice (paper)"] as number),
+    "Table 1: Average Dice, single site",
+    "Average Dice",
+  ),
+);
+out.json(
+  results.map((r) => ({
+    method: r.method,
+    runs: r.runs.map((x) => ({ key: x.key, seed: x.spec.seed, final: x.final, iterations: x.iterations, trainSeconds: x.trainSeconds })),
+  })),
+);
 
 // %%
 // What this shows: generated from the runs by the code that writes REPORT.md.

@@ -22,10 +22,21 @@ const rows = massive.table2Rows(results);
 out.table(rows, "", "Table 2: Dice on the 16-site stream (ours: mean ± sd over seeds)");
 
 // %%
-await out.figure(massive.comparisonBarFigure(rows.map((r) => String(r.method)),
-  rows.map((r) => ({ mean: Number(r["average mean"] ?? 0), sd: Number(r["average sd"] ?? 0) })),
-  rows.map((r) => r["Average (paper)"] as number), "Table 2: Average Dice on the stream", "Average Dice"));
-out.json(results.map((r) => ({ method: r.method, runs: r.runs.map((x) => ({ key: x.key, seed: x.spec.seed, final: x.final, iterations: x.iterations, trainSeconds: x.trainSeconds })) })));
+await out.figure(
+  massive.comparisonBarFigure(
+    rows.map((r) => String(r.method)),
+    rows.map((r) => ({ mean: Number(r["average mean"] ?? 0), sd: Number(r["average sd"] ?? 0) })),
+    rows.map((r) => r["Average (paper)"] as number),
+    "Table 2: Average Dice on the stream",
+    "Average Dice",
+  ),
+);
+out.json(
+  results.map((r) => ({
+    method: r.method,
+    runs: r.runs.map((x) => ({ key: x.key, seed: x.spec.seed, final: x.final, iterations: x.iterations, trainSeconds: x.trainSeconds })),
+  })),
+);
 
 // %%
 // What this shows: generated from the runs by the code that writes REPORT.md.

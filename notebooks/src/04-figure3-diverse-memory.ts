@@ -18,8 +18,7 @@ const { settings, out } = await massive.openNotebook("04-figure3-diverse-memory"
 const results = massive.notebookResults(settings, "04-figure3-diverse-memory");
 console.log(massive.resultsLine(settings, results));
 for (const site of settings.snapshotSites) {
-  await out.figure(massive.memoryScatterFigure(massive.memoryPoints(results, site, settings.seeds[0]),
-    `Memory contents at the end of ${site}`), `-${site}`);
+  await out.figure(massive.memoryScatterFigure(massive.memoryPoints(results, site, settings.seeds[0]), `Memory contents at the end of ${site}`), `-${site}`);
 }
 
 // %%

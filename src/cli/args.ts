@@ -32,8 +32,10 @@ export function helpText(cmd: CommandSpec): string {
 
 export function parseCommand(cmd: CommandSpec, argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: { ...cmd.options, help: { type: "boolean" } }, strict: true, allowPositionals: false })
-      .values as Record<string, string | boolean | string[] | undefined>;
+    return parseArgs({ args: argv, options: { ...cmd.options, help: { type: "boolean" } }, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | boolean | string[] | undefined
+    >;
   } catch (e) {
     throw new UsageError(`massive ${cmd.name}: ${(e as Error).message}\n\n${helpText(cmd)}`);
   }

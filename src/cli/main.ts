@@ -47,7 +47,11 @@ const phantom: CommandSpec = {
       profile: profile.phantom,
       size: v.size ? parseVec3(String(v.size), "size", "phantom", true) : undefined,
       spacing: v.spacing ? parseVec3(String(v.spacing), "spacing", "phantom") : undefined,
-      sites: v.sites ? String(v.sites).split(",").map((s) => s.trim()) : undefined,
+      sites: v.sites
+        ? String(v.sites)
+            .split(",")
+            .map((s) => s.trim())
+        : undefined,
     });
     if (v.figure) {
       writePhantomFigure(out, resolve(String(v.figure)));
@@ -101,7 +105,7 @@ const prep: CommandSpec = {
     if (split !== undefined && split !== "train" && split !== "test") throw new UsageError(`massive prep: --split must be train or test, got "${split}"`);
     const profile = v.profile ? asUsage("prep", () => profileByName(String(v.profile))) : undefined;
     if (v["dataset-key"] !== undefined) asUsage("prep", () => templateClasses(String(v["dataset-key"])));
-    const spacing = v.spacing ? parseVec3(String(v.spacing), "spacing", "prep") : profile?.prepSpacing ?? ([1.5, 1.5, 1.5] as [number, number, number]);
+    const spacing = v.spacing ? parseVec3(String(v.spacing), "spacing", "prep") : (profile?.prepSpacing ?? ([1.5, 1.5, 1.5] as [number, number, number]));
     const read = {
       volume: v.volume === undefined ? undefined : parseIntFlag(v.volume, "volume", "prep", 0),
       maxVoxels: parseIntFlag(v["max-voxels"], "max-voxels", "prep", DEFAULT_MAX_VOXELS),
@@ -110,7 +114,11 @@ const prep: CommandSpec = {
     if (read.maxVoxels < 1) throw new UsageError(`massive prep: --max-voxels must be positive, got "${v["max-voxels"]}"`);
     // All lists together, before anything is prepared: case id collisions, duplicates, train/test overlap.
     const existing = existsSync(join(out, MANIFEST_NAME)) ? readManifest(out) : undefined;
-    checkCaseIds(lists.map((l) => ({ file: resolve(l), entries: readListFile(resolve(l)) })), existing, split as "train" | "test" | undefined);
+    checkCaseIds(
+      lists.map((l) => ({ file: resolve(l), entries: readListFile(resolve(l)) })),
+      existing,
+      split as "train" | "test" | undefined,
+    );
     let failed = 0;
     for (const list of lists) {
       const s = runPrep({

@@ -21,8 +21,7 @@ function parseSites(v: unknown): string[] | undefined {
 export const trainCommand: CommandSpec = {
   name: "train",
   summary: `train online with a replay memory (${MEMORY_KINDS.join(", ")}) or with repeated epochs, writing a run folder`,
-  usage:
-    `massive train --strategy ${STRATEGIES.join("|")} --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--ranks R] [--seed N] [--sites D1,D2] [--init <file.pt>] [--resume] [--no-postprocess]`,
+  usage: `massive train --strategy ${STRATEGIES.join("|")} --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--ranks R] [--seed N] [--sites D1,D2] [--init <file.pt>] [--resume] [--no-postprocess]`,
   options: {
     strategy: { type: "string" },
     profile: { type: "string", default: "smoke" },
@@ -64,7 +63,8 @@ export const trainCommand: CommandSpec = {
     warmup: "fraction of the budget with a linear learning-rate warm-up (default: smoke 0, mini 0.1, paper 0)",
     roi: "patch size x,y,z (multiples of 8; default from the profile)",
     init: "start the backbone from a PyTorch checkpoint in the Models Genesis UNet3D naming (e.g. Genesis_Chest_CT.pt); logs which parameters were loaded and which were left at their initialisation",
-    resume: "continue from the run folder's last checkpoint; refused, naming what differs, if a setting or the data changed (without a checkpoint: a fresh run, said so)",
+    resume:
+      "continue from the run folder's last checkpoint; refused, naming what differs, if a setting or the data changed (without a checkpoint: a fresh run, said so)",
     "no-eval": "skip the final evaluation on the test split",
     "no-postprocess": "final evaluation: score the raw thresholded output, without the reference's post-processing",
   },
@@ -149,7 +149,8 @@ export const evalCommand: CommandSpec = {
     split: "test (default) or train",
     sites: "only these sites",
     out: "write the results here (default <run>/eval.json)",
-    "no-postprocess": "score the raw thresholded output, without the reference's post-processing (largest component, vein cut, lung split, tumours inside their organ)",
+    "no-postprocess":
+      "score the raw thresholded output, without the reference's post-processing (largest component, vein cut, lung split, tumours inside their organ)",
   },
   async run(v) {
     const runDir = resolve(requireString(v.run, "run", "eval"));
@@ -163,7 +164,10 @@ export const evalCommand: CommandSpec = {
     try {
       const ck = loadCheckpoint<RunState>(runDir);
       for (const w of ck.warnings) process.stderr.write(`eval: warning: ${w}\n`);
-      model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
+      model.params.importArrays(
+        ck.arrays.filter((a) => !a.name.includes(":")),
+        ck.dir,
+      );
       const store = new CaseStore(data, info.config.roi);
       const ev = await evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites), postprocess: !v["no-postprocess"] });
       const outFile = typeof v.out === "string" ? resolve(v.out) : resolve(runDir, "eval.json");

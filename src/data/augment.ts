@@ -95,18 +95,26 @@ export function zoomPatch(p: Patch, f: number): Patch {
   const n = voxelCount(p.shape);
   const image = new Float32Array(n);
   const label = new Uint8Array(n);
-  const cx = (nx - 1) / 2, cy = (ny - 1) / 2, cz = (nz - 1) / 2;
+  const cx = (nx - 1) / 2,
+    cy = (ny - 1) / 2,
+    cz = (nz - 1) / 2;
   const clampI = (v: number, m: number) => (v < 0 ? 0 : v > m - 1 ? m - 1 : v);
   let o = 0;
   for (let z = 0; z < nz; z++) {
     const sz = clampI((z - cz) / f + cz, nz);
-    const z0 = Math.floor(sz), z1 = Math.min(nz - 1, z0 + 1), wz = sz - z0;
+    const z0 = Math.floor(sz),
+      z1 = Math.min(nz - 1, z0 + 1),
+      wz = sz - z0;
     for (let y = 0; y < ny; y++) {
       const sy = clampI((y - cy) / f + cy, ny);
-      const y0 = Math.floor(sy), y1 = Math.min(ny - 1, y0 + 1), wy = sy - y0;
+      const y0 = Math.floor(sy),
+        y1 = Math.min(ny - 1, y0 + 1),
+        wy = sy - y0;
       for (let x = 0; x < nx; x++, o++) {
         const sx = clampI((x - cx) / f + cx, nx);
-        const x0 = Math.floor(sx), x1 = Math.min(nx - 1, x0 + 1), wx = sx - x0;
+        const x0 = Math.floor(sx),
+          x1 = Math.min(nx - 1, x0 + 1),
+          wx = sx - x0;
         const at = (xi: number, yi: number, zi: number) => p.image[xi + nx * (yi + ny * zi)];
         const c0 = (at(x0, y0, z0) * (1 - wx) + at(x1, y0, z0) * wx) * (1 - wy) + (at(x0, y1, z0) * (1 - wx) + at(x1, y1, z0) * wx) * wy;
         const c1 = (at(x0, y0, z1) * (1 - wx) + at(x1, y0, z1) * wx) * (1 - wy) + (at(x0, y1, z1) * (1 - wx) + at(x1, y1, z1) * wx) * wy;
@@ -187,7 +195,8 @@ export function samplePatch(
   template?: string,
 ): Patch {
   const perSite = template !== undefined;
-  let p = perSite && CLASS_BALANCED_TEMPLATES.includes(template) ? randomClassBalancedCrop(image, label, roi, rng) : randomPosNegCrop(image, label, roi, rng, cfg);
+  let p =
+    perSite && CLASS_BALANCED_TEMPLATES.includes(template) ? randomClassBalancedCrop(image, label, roi, rng) : randomPosNegCrop(image, label, roi, rng, cfg);
   // The reference zooms (p 0.3) only the Decathlon templates above; without a template, every case.
   const zoomHere = !perSite || ZOOM_TEMPLATES.includes(template);
   if (rng.next() < cfg.zoomProb && zoomHere) p = zoomPatch(p, rng.uniform(cfg.zoomMin, cfg.zoomMax));

@@ -62,4 +62,3 @@ export function connectedComponents26(mask: Uint8Array, shape: Vec3): Components
 export function componentsBySize(c: Components): number[] {
   return Array.from({ length: c.count }, (_, i) => i + 1).sort((a, b) => c.sizes[b] - c.sizes[a] || a - b);
 }
-

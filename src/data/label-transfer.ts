@@ -36,7 +36,14 @@ const TRANSFER: Readonly<Record<string, DatasetLabels>> = {
   "02": { raw: [1, 0, 3, 4, 5, 6, 7, 0, 0, 0, 11, 0, 0, 14] },
   "03": { raw: [6] },
   "04": { raw: [6, 27], inside: [[27, 6]] },
-  "05": { raw: [2, 26, 32], inside: [[26, 2], [32, 2]], split: [2] },
+  "05": {
+    raw: [2, 26, 32],
+    inside: [
+      [26, 2],
+      [32, 2],
+    ],
+    split: [2],
+  },
   "07": { raw: [6, 1, 3, 2, 7, 4, 5, 11, 14, 18, 19, 12, 20, 21, 23, 24], split: [12] },
   "08": { raw: [6, 2, 1, 11], split: [2] },
   "09": { raw: [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 21, 22] },
@@ -89,7 +96,8 @@ export function splitRightLeft(vol: Volume<Uint8Array>, key: string): Volume<Uin
     const c = connectedComponents26(mask, vol.shape);
     if (c.count < 2) continue; // one component (or none): it stays right, as in the reference
     const [one, two] = componentsBySize(c);
-    let sx1 = 0, sx2 = 0;
+    let sx1 = 0,
+      sx2 = 0;
     for (let i = 0; i < data.length; i++) {
       if (c.labels[i] === one) sx1 += i % X;
       else if (c.labels[i] === two) sx2 += i % X;

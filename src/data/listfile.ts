@@ -19,7 +19,10 @@ export function parseListFile(text: string, file: string): ListEntry[] {
     const line = raw.replace(/^[ \r\n]+|[ \r\n]+$/g, "").replace(/^\t+|\t+$/g, "");
     if (!line.trim() || line.trim().startsWith("#")) return;
     const cols = line.includes("\t")
-      ? line.split(/\t+/).map((c) => c.trim()).filter(Boolean)
+      ? line
+          .split(/\t+/)
+          .map((c) => c.trim())
+          .filter(Boolean)
       : line.split(/\s{2,}|\s+(?=\S+\.nii)/).filter(Boolean);
     if (cols.length !== 2) {
       const hint = line.includes("\t") ? "" : "; separate image and label with a tab when a path contains spaces";

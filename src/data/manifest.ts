@@ -108,7 +108,10 @@ export function writeManifest(dir: string, m: Manifest): void {
 
 /** Size check of a prepared case's files against the manifest (files truncated or replaced after prep). */
 export function preparedFilesProblem(dir: string, c: ManifestCase): string | undefined {
-  for (const [name, bytes] of [[c.image, c.imageBytes], [c.label, c.labelBytes]] as const) {
+  for (const [name, bytes] of [
+    [c.image, c.imageBytes],
+    [c.label, c.labelBytes],
+  ] as const) {
     const f = join(dir, name);
     if (!existsSync(f)) return `${f} is missing`;
     const size = statSync(f).size;

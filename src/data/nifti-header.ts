@@ -78,7 +78,12 @@ export function parseNiftiHeader(bytes: Uint8Array, file: string): NiftiHeader {
   } else {
     if (bytes.length < 540) throw new NiftiError(file, `truncated header: ${bytes.length} bytes, a NIfTI-2 header needs 540`);
     if (text(4, 4) !== "n+2\0") {
-      throw new NiftiError(file, text(4, 4) === "ni2\0" ? "a two-file NIfTI-2 (.hdr/.img pair); only single-file .nii/.nii.gz is read" : "not a NIfTI file: bad magic (expected 'n+1'/'ni1' or 'n+2') or bad sizeof_hdr");
+      throw new NiftiError(
+        file,
+        text(4, 4) === "ni2\0"
+          ? "a two-file NIfTI-2 (.hdr/.img pair); only single-file .nii/.nii.gz is read"
+          : "not a NIfTI file: bad magic (expected 'n+1'/'ni1' or 'n+2') or bad sizeof_hdr",
+      );
     }
   }
   // The fields come from nifti-reader-js (the package the kit reads NIfTI headers with); the kit checks
@@ -118,16 +123,34 @@ export function quaternToAffine(q: Vec3, offset: Vec3, pixdim: Vec3, qfac: numbe
   const [b, c, d] = q;
   const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
   const r = [
-    a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c),
-    2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b),
-    2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b,
+    a * a + b * b - c * c - d * d,
+    2 * (b * c - a * d),
+    2 * (b * d + a * c),
+    2 * (b * c + a * d),
+    a * a + c * c - b * b - d * d,
+    2 * (c * d - a * b),
+    2 * (b * d - a * c),
+    2 * (c * d + a * b),
+    a * a + d * d - c * c - b * b,
   ];
   const s = [pixdim[0], pixdim[1], pixdim[2] * (qfac < 0 ? -1 : 1)];
   return [
-    r[0] * s[0], r[1] * s[1], r[2] * s[2], offset[0],
-    r[3] * s[0], r[4] * s[1], r[5] * s[2], offset[1],
-    r[6] * s[0], r[7] * s[1], r[8] * s[2], offset[2],
-    0, 0, 0, 1,
+    r[0] * s[0],
+    r[1] * s[1],
+    r[2] * s[2],
+    offset[0],
+    r[3] * s[0],
+    r[4] * s[1],
+    r[5] * s[2],
+    offset[1],
+    r[6] * s[0],
+    r[7] * s[1],
+    r[8] * s[2],
+    offset[2],
+    0,
+    0,
+    0,
+    1,
   ];
 }
 
@@ -156,8 +179,7 @@ export function headerAffine(h: NiftiHeader, file: string): Mat4 {
     a = [sizes[0], 0, 0, 0, 0, sizes[1], 0, 0, 0, 0, sizes[2], 0, 0, 0, 0, 1];
   }
   if (a.some((v) => !Number.isFinite(v))) throw new NiftiError(file, "affine contains non-finite values");
-  const det =
-    a[0] * (a[5] * a[10] - a[6] * a[9]) - a[1] * (a[4] * a[10] - a[6] * a[8]) + a[2] * (a[4] * a[9] - a[5] * a[8]);
+  const det = a[0] * (a[5] * a[10] - a[6] * a[9]) - a[1] * (a[4] * a[10] - a[6] * a[8]) + a[2] * (a[4] * a[9] - a[5] * a[8]);
   if (!(Math.abs(det) >= 1e-12)) throw new NiftiError(file, "affine is singular (zero voxel size?)");
   return a;
 }

@@ -31,9 +31,7 @@ export const DATATYPES = {
 } as const;
 export type DataTypeName = keyof typeof DATATYPES;
 
-const NAME_OF_CODE = new Map<number, DataTypeName>(
-  Object.entries(DATATYPES).map(([name, d]) => [d.code, name as DataTypeName]),
-);
+const NAME_OF_CODE = new Map<number, DataTypeName>(Object.entries(DATATYPES).map(([name, d]) => [d.code, name as DataTypeName]));
 
 export interface NiftiImage extends Volume<Float32Array> {
   /** The file's datatype, e.g. "int16". */
@@ -56,7 +54,9 @@ export interface ReadOptions {
 
 /** "contains 2 non-finite voxel(s) of 24 (1 NaN, 1 +Inf)", or undefined when every voxel is finite. */
 export function nonFiniteProblem(data: Float32Array): string | undefined {
-  let nan = 0, pos = 0, neg = 0;
+  let nan = 0,
+    pos = 0,
+    neg = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (v - v !== 0) {
@@ -68,7 +68,13 @@ export function nonFiniteProblem(data: Float32Array): string | undefined {
   const total = nan + pos + neg;
   if (total === 0) return undefined;
   if (total === nan) return `contains ${nan} NaN voxel(s) of ${data.length}`;
-  const parts = [[nan, "NaN"], [pos, "+Inf"], [neg, "-Inf"]].filter(([k]) => k).map(([k, name]) => `${k} ${name}`);
+  const parts = [
+    [nan, "NaN"],
+    [pos, "+Inf"],
+    [neg, "-Inf"],
+  ]
+    .filter(([k]) => k)
+    .map(([k, name]) => `${k} ${name}`);
   return `contains ${total} non-finite voxel(s) of ${data.length} (${parts.join(", ")}); finite values only`;
 }
 
@@ -116,7 +122,10 @@ function planLayout(h: NiftiHeader, file: string, options: ReadOptions): Layout 
   let k = 0;
   if (volumes > 1) {
     if (options.volume === undefined) {
-      throw new NiftiError(file, `a ${ndim}-D file with ${volumes} volumes of ${shape.join("x")} (dims ${dims.join("x")}); pass --volume K (0..${volumes - 1}) to read one`);
+      throw new NiftiError(
+        file,
+        `a ${ndim}-D file with ${volumes} volumes of ${shape.join("x")} (dims ${dims.join("x")}); pass --volume K (0..${volumes - 1}) to read one`,
+      );
     }
     k = options.volume;
   } else if (options.volume !== undefined && options.volume !== 0) {
@@ -349,7 +358,7 @@ function decodeStream(file: string, options: ReadOptions, size: number, next: ()
     if (final) ended = true;
   });
   try {
-    for (let c: Uint8Array | undefined = chunk; c; ) {
+    for (let c: Uint8Array | undefined = chunk; c;) {
       const following = next();
       if (c.length >= 8) tail.set(c.subarray(c.length - 8));
       else tail.set([...tail.subarray(c.length), ...c]);
@@ -363,7 +372,10 @@ function decodeStream(file: string, options: ReadOptions, size: number, next: ()
   if (!ended) throw new NiftiError(file, "corrupt or truncated gzip stream (it ends early)");
   const dv = new DataView(tail.buffer);
   if (dv.getUint32(0, true) !== crc >>> 0 || dv.getUint32(4, true) !== total % 2 ** 32) {
-    throw new NiftiError(file, "corrupt gzip stream: the CRC-32 or length in its trailer does not match the data (damaged, concatenated, or with bytes appended)");
+    throw new NiftiError(
+      file,
+      "corrupt gzip stream: the CRC-32 or length in its trailer does not match the data (damaged, concatenated, or with bytes appended)",
+    );
   }
   return dec.finish();
 }
@@ -409,9 +421,7 @@ export function affineToQuatern(a: Mat4): { q: Vec3; qfac: number; pixdim: Vec3 
   const sp = spacingFromAffine(a);
   let r = [0, 1, 2].map((i) => [0, 1, 2].map((j) => a[i * 4 + j] / sp[j]));
   const det =
-    r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1]) -
-    r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0]) +
-    r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
+    r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1]) - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0]) + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
   let qfac = 1;
   if (det < 0) {
     qfac = -1;

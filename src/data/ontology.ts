@@ -20,9 +20,7 @@ export interface SiteInfo {
 export const CLASS_NAMES: readonly string[] = paot.classes;
 export const NUM_CLASSES = CLASS_NAMES.length;
 export const TUMOR_CLASS_IDS: readonly number[] = paot.tumorClassIds;
-export const ORGAN_CLASS_IDS: readonly number[] = CLASS_NAMES.map((_, i) => i + 1).filter(
-  (id) => !TUMOR_CLASS_IDS.includes(id),
-);
+export const ORGAN_CLASS_IDS: readonly number[] = CLASS_NAMES.map((_, i) => i + 1).filter((id) => !TUMOR_CLASS_IDS.includes(id));
 export const SITES: readonly SiteInfo[] = paot.sites;
 export const PREPROCESSING = paot.preprocessing;
 export const TRAINING = paot.training;

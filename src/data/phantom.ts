@@ -268,7 +268,13 @@ export function randomAnatomy(t: PhantomTemplate, look: SiteLook, rng: Rng): Cas
   const aortaC = centroidWorld(t, 52);
   if (aortaC) {
     const a: Vec3 = [aortaC[0], aortaC[1] + 9, aortaC[2] + rng.uniform(-6, 10)];
-    tubes.push({ classId: 25, a, b: [a[0] + rng.normal(0, 4), a[1] + rng.uniform(18, 28), a[2] + rng.uniform(-2, 6)], radius: rng.uniform(2.5, 3.5), insideTs: [] });
+    tubes.push({
+      classId: 25,
+      a,
+      b: [a[0] + rng.normal(0, 4), a[1] + rng.uniform(18, 28), a[2] + rng.uniform(-2, 6)],
+      radius: rng.uniform(2.5, 3.5),
+      insideTs: [],
+    });
   }
   const lesions: Lesion[] = [];
   const tumourClasses = templateClasses(look.template).filter((c) => c in LESION_HOSTS);
@@ -357,7 +363,8 @@ export function renderPhantom(t: PhantomTemplate, look: SiteLook, anatomy: CaseA
   const [tx, ty, tz] = t.seg.shape;
   const tOrigin: Vec3 = [t.seg.affine[3], t.seg.affine[7], t.seg.affine[11]];
   const tSp = t.seg.spacing;
-  const cos = Math.cos(anatomy.rotZ), sin = Math.sin(anatomy.rotZ);
+  const cos = Math.cos(anatomy.rotZ),
+    sin = Math.sin(anatomy.rotZ);
   const bodyAir = -1000;
   let o = 0;
   for (let k = 0; k < shape[2]; k++)
@@ -398,8 +405,10 @@ export function renderPhantom(t: PhantomTemplate, look: SiteLook, anatomy: CaseA
         } else if (TS_BONE.has(ts)) v = real;
         else if (ts === TS_CARTILAGE) v = 120 + 0.3 * (real - 120);
         else if (TS_MUSCLE.has(ts)) v = 52 + 0.3 * (real - (t.meanHU.get(ts) ?? real));
-        else if (real < -400) v = real; // air, bowel gas
-        else if (real < -25) v = -100 + 0.5 * (real + 100); // fat
+        else if (real < -400)
+          v = real; // air, bowel gas
+        else if (real < -25)
+          v = -100 + 0.5 * (real + 100); // fat
         else v = real; // other soft tissue
         for (const tb of anatomy.tubes) {
           if (tb.insideTs.length && !tb.insideTs.includes(ts)) continue;
@@ -410,10 +419,7 @@ export function renderPhantom(t: PhantomTemplate, look: SiteLook, anatomy: CaseA
         }
         for (const les of anatomy.lesions) {
           if (!les.hostTs.includes(ts)) continue;
-          const e =
-            ((q[0] - les.center[0]) / les.radii[0]) ** 2 +
-            ((q[1] - les.center[1]) / les.radii[1]) ** 2 +
-            ((q[2] - les.center[2]) / les.radii[2]) ** 2;
+          const e = ((q[0] - les.center[0]) / les.radii[0]) ** 2 + ((q[1] - les.center[1]) / les.radii[1]) ** 2 + ((q[2] - les.center[2]) / les.radii[2]) ** 2;
           if (e <= 1) {
             tumour = les.classId;
             v = les.absolute ? les.hu : v + les.hu;
@@ -446,10 +452,18 @@ export function renderPhantom(t: PhantomTemplate, look: SiteLook, anatomy: CaseA
 
 function trilinear(data: Float32Array, shape: Vec3, x: number, y: number, z: number): number {
   const [nx, ny, nz] = shape;
-  const cx = Math.min(nx - 1, Math.max(0, x)), cy = Math.min(ny - 1, Math.max(0, y)), cz = Math.min(nz - 1, Math.max(0, z));
-  const x0 = Math.floor(cx), y0 = Math.floor(cy), z0 = Math.floor(cz);
-  const x1 = Math.min(nx - 1, x0 + 1), y1 = Math.min(ny - 1, y0 + 1), z1 = Math.min(nz - 1, z0 + 1);
-  const wx = cx - x0, wy = cy - y0, wz = cz - z0;
+  const cx = Math.min(nx - 1, Math.max(0, x)),
+    cy = Math.min(ny - 1, Math.max(0, y)),
+    cz = Math.min(nz - 1, Math.max(0, z));
+  const x0 = Math.floor(cx),
+    y0 = Math.floor(cy),
+    z0 = Math.floor(cz);
+  const x1 = Math.min(nx - 1, x0 + 1),
+    y1 = Math.min(ny - 1, y0 + 1),
+    z1 = Math.min(nz - 1, z0 + 1);
+  const wx = cx - x0,
+    wy = cy - y0,
+    wz = cz - z0;
   const at = (a: number, b: number, c: number) => data[a + nx * (b + ny * c)];
   const c0 = (at(x0, y0, z0) * (1 - wx) + at(x1, y0, z0) * wx) * (1 - wy) + (at(x0, y1, z0) * (1 - wx) + at(x1, y1, z0) * wx) * wy;
   const c1 = (at(x0, y0, z1) * (1 - wx) + at(x1, y0, z1) * wx) * (1 - wy) + (at(x0, y1, z1) * (1 - wx) + at(x1, y1, z1) * wx) * wy;

@@ -7,18 +7,7 @@ import { NiftiError, readLabelNifti, readNifti, type ReadOptions } from "./nifti
 import { splitRightLeft, transferLabels } from "./label-transfer.js";
 import { PREPROCESSING, TOTALSEG_INSIDE, TOTALSEG_TO_CLASS, templateClasses } from "./ontology.js";
 import { classesIn, isTumourId, postLabel } from "./post-label.js";
-import {
-  axisCodes,
-  cropBox,
-  foregroundBox,
-  padToAtLeast,
-  reorientToRAS,
-  resample,
-  sameGeometry,
-  windowHU,
-  type Vec3,
-  type Volume,
-} from "./volume.js";
+import { axisCodes, cropBox, foregroundBox, padToAtLeast, reorientToRAS, resample, sameGeometry, windowHU, type Vec3, type Volume } from "./volume.js";
 
 /** How a file's label values become class ids. */
 export type LabelMapping = "template" | "totalseg";
@@ -51,7 +40,9 @@ export interface PreparedVolumes {
  * range within about [-1100, 4000]; MR and other modalities have arbitrary, mostly positive intensities.
  */
 export function notCtReason(data: Float32Array): string | undefined {
-  let lo = Infinity, hi = -Infinity, air = 0;
+  let lo = Infinity,
+    hi = -Infinity,
+    air = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (v < lo) lo = v;
@@ -76,7 +67,8 @@ const TOTALSEG_HU_RULES: { ids: number[]; what: string; lo: number; hi: number }
  * (e.g. an MR label map, whose ids number other structures). One line per implausible id.
  */
 export function totalsegLabelProblems(labels: Uint8Array, image: Float32Array): string[] {
-  const sum = new Float64Array(256), count = new Float64Array(256);
+  const sum = new Float64Array(256),
+    count = new Float64Array(256);
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i];
     if (v) {
@@ -89,7 +81,8 @@ export function totalsegLabelProblems(labels: Uint8Array, image: Float32Array): 
     for (const id of rule.ids) {
       if (count[id] < 20) continue;
       const mean = sum[id] / count[id];
-      if (mean < rule.lo || mean > rule.hi) problems.push(`label ${id} (${rule.what} in the CT map) has mean ${mean.toFixed(0)} HU, expected ${rule.lo}..${rule.hi}`);
+      if (mean < rule.lo || mean > rule.hi)
+        problems.push(`label ${id} (${rule.what} in the CT map) has mean ${mean.toFixed(0)} HU, expected ${rule.lo}..${rule.hi}`);
     }
   }
   const unknown = [...new Set(labels)].filter((v) => v > 117);

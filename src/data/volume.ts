@@ -157,11 +157,17 @@ export function resample<T extends VoxelArray>(vol: Volume<T>, target: Vec3, mod
   const sxy = nx * ny;
   let o = 0;
   for (let z = 0; z < outShape[2]; z++) {
-    const z0 = Z.i0[z] * sxy, z1 = Z.i1[z] * sxy, wz = Z.w[z];
+    const z0 = Z.i0[z] * sxy,
+      z1 = Z.i1[z] * sxy,
+      wz = Z.w[z];
     for (let y = 0; y < outShape[1]; y++) {
-      const y0 = Y.i0[y] * nx, y1 = Y.i1[y] * nx, wy = Y.w[y];
+      const y0 = Y.i0[y] * nx,
+        y1 = Y.i1[y] * nx,
+        wy = Y.w[y];
       for (let x = 0; x < outShape[0]; x++) {
-        const x0 = X.i0[x], x1 = X.i1[x], wx = X.w[x];
+        const x0 = X.i0[x],
+          x1 = X.i1[x],
+          wx = X.w[x];
         if (mode === "nearest") {
           out[o++] = src[x0 + y0 + z0];
           continue;
@@ -245,8 +251,7 @@ export function cropBox<T extends VoxelArray>(vol: Volume<T>, box: Box, fill = 0
     }
   }
   const affine = vol.affine.slice();
-  for (let i = 0; i < 3; i++)
-    affine[i * 4 + 3] += vol.affine[i * 4] * bx + vol.affine[i * 4 + 1] * by + vol.affine[i * 4 + 2] * bz;
+  for (let i = 0; i < 3; i++) affine[i * 4 + 3] += vol.affine[i * 4] * bx + vol.affine[i * 4 + 1] * by + vol.affine[i * 4 + 2] * bz;
   return { shape, spacing: vol.spacing.slice() as Vec3, affine, data: out };
 }
 

@@ -12,7 +12,9 @@ import { TUMOR_CLASS_IDS } from "../data/ontology.js";
  */
 export function dice(pred: ArrayLike<boolean | number>, truth: ArrayLike<boolean | number>): number {
   if (pred.length !== truth.length) throw new Error(`dice: prediction of ${pred.length} voxels, truth of ${truth.length}`);
-  let inter = 0, p = 0, t = 0;
+  let inter = 0,
+    p = 0,
+    t = 0;
   for (let i = 0; i < truth.length; i++) {
     const a = pred[i] ? 1 : 0;
     const b = truth[i] ? 1 : 0;

@@ -130,7 +130,8 @@ export function splitLungs(right: Mask, left: Mask, shape: Vec3): { right: Mask;
   const n = union.length;
   if (c.count < 2) return { right: new Uint8Array(n), left: new Uint8Array(n) }; // the reference's IndexError
   const [one, two] = componentsBySize(c);
-  let sx1 = 0, sx2 = 0;
+  let sx1 = 0,
+    sx2 = 0;
   for (let i = 0; i < n; i++) {
     if (c.labels[i] === one) sx1 += i % X;
     else if (c.labels[i] === two) sx2 += i % X;
@@ -144,7 +145,8 @@ export function splitLungs(right: Mask, left: Mask, shape: Vec3): { right: Mask;
   const big = rs > ls ? r : l;
   if ((rs > ls && rs / ls > 4) || (rs <= ls && ls / rs > 4)) {
     const mid = Math.floor(X / 2);
-    let lowHalf = 0, highHalf = 0;
+    let lowHalf = 0,
+      highHalf = 0;
     for (let i = 0; i < n; i++) {
       if (!big[i]) continue;
       if (i % X < mid) lowHalf++;

@@ -25,7 +25,9 @@ export function gaussianImportance(roi: Vec3, sigmaScale = 0.125): Float32Array 
     const c = (n - 1) / 2;
     return Array.from({ length: n }, (_, i) => Math.exp(-((i - c) ** 2) / (2 * s * s)));
   };
-  const gx = g(nx), gy = g(ny), gz = g(nz);
+  const gx = g(nx),
+    gy = g(ny),
+    gz = g(nz);
   const out = new Float32Array(nx * ny * nz);
   let o = 0;
   for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[o++] = Math.max(1e-3, gx[x] * gy[y] * gz[z]);

@@ -46,7 +46,14 @@ function pairsBySeed(s: ExperimentSettings, a: MethodResults, b: MethodResults, 
   return s.seeds.map((seed) => [at(a, seed), at(b, seed)]);
 }
 
-function compare(s: ExperimentSettings, a: MethodResults, b: MethodResults, value: (run: RunResult) => number | null, threshold = 0, names = strategyName): Comparison {
+function compare(
+  s: ExperimentSettings,
+  a: MethodResults,
+  b: MethodResults,
+  value: (run: RunResult) => number | null,
+  threshold = 0,
+  names = strategyName,
+): Comparison {
   const diff = pairedDifference(pairsBySeed(s, a, b, value));
   return { label: `${names(a.method)} − ${names(b.method)}`, diff, threshold, verdict: verdictAbove(diff, threshold) };
 }
@@ -67,20 +74,37 @@ export function table1Claims(s: ExperimentSettings, t1: MethodResults[]): Claim[
   const rep = method(t1, "Repeated");
   const lms = t1.filter((r) => r !== rep);
   return [
-    claim("1", T1, `LM is about as good as ${rep.method.toLowerCase()} on one site, at every memory size (not worse by more than ${NON_INFERIORITY_MARGIN})`, "Average Dice", lms.map((lm) => compare(s, lm, rep, average, -NON_INFERIORITY_MARGIN, (x) => x.replace(/ \(.*\)$/, "")))),
+    claim(
+      "1",
+      T1,
+      `LM is about as good as ${rep.method.toLowerCase()} on one site, at every memory size (not worse by more than ${NON_INFERIORITY_MARGIN})`,
+      "Average Dice",
+      lms.map((lm) => compare(s, lm, rep, average, -NON_INFERIORITY_MARGIN, (x) => x.replace(/ \(.*\)$/, ""))),
+    ),
   ];
 }
 
 /** Claims 2 and 3 (Table 2): DM > LM, SM > DM, SM ≥ repeated; the top 25% beats 12.5% and 50%. */
 export function table2Claims(s: ExperimentSettings, t2: MethodResults[]): Claim[] {
-  const lm = method(t2, "LM"), dm = method(t2, "DM"), sm = method(t2, "SM top 25%"), rep = method(t2, "Repeated");
+  const lm = method(t2, "LM"),
+    dm = method(t2, "DM"),
+    sm = method(t2, "SM top 25%"),
+    rep = method(t2, "Repeated");
   const others = t2.filter((r) => r.method.startsWith("SM") && r !== sm);
   const full = (x: string) => x.replace(/ \(.*\)$/, "");
   return [
     claim("2a", T2, "DM beats LM on the stream", "Average Dice", [compare(s, dm, lm, average)]),
     claim("2b", T2, "SM (top 25%) beats DM on the stream", "Average Dice", [compare(s, sm, dm, average)]),
-    claim("2c", T2, `SM (top 25%) matches or beats ${full(rep.method).toLowerCase()} (not worse by more than ${NON_INFERIORITY_MARGIN})`, "Average Dice", [compare(s, sm, rep, average, -NON_INFERIORITY_MARGIN, full)]),
-    claim("3", T2, "protecting the top 25% most uncertain cases beats 12.5% and 50%", "Average Dice", others.map((o) => compare(s, sm, o, average, 0, (x) => x))),
+    claim("2c", T2, `SM (top 25%) matches or beats ${full(rep.method).toLowerCase()} (not worse by more than ${NON_INFERIORITY_MARGIN})`, "Average Dice", [
+      compare(s, sm, rep, average, -NON_INFERIORITY_MARGIN, full),
+    ]),
+    claim(
+      "3",
+      T2,
+      "protecting the top 25% most uncertain cases beats 12.5% and 50%",
+      "Average Dice",
+      others.map((o) => compare(s, sm, o, average, 0, (x) => x)),
+    ),
   ];
 }
 
@@ -103,9 +127,24 @@ export function forgettingClaims(s: ExperimentSettings, online: MethodResults[])
 export function memoryClaims(s: ExperimentSettings, online: MethodResults[]): Claim[] {
   const sm = method(online, "SM top 25%");
   const rest = online.filter((r) => r !== sm);
-  const at = (site: string, value: (run: RunResult, site: string) => number | null) => (o: MethodResults) => ({ ...compare(s, sm, o, (run) => value(run, site)), label: `${strategyName(sm.method)} − ${strategyName(o.method)} at ${site}` });
+  const at = (site: string, value: (run: RunResult, site: string) => number | null) => (o: MethodResults) => ({
+    ...compare(s, sm, o, (run) => value(run, site)),
+    label: `${strategyName(sm.method)} − ${strategyName(o.method)} at ${site}`,
+  });
   return [
-    claim("5a", F3, "SM keeps more cases from earlier sites than LM and DM", "share of memory items from earlier sites", s.snapshotSites.flatMap((site) => rest.map(at(site, olderShare)))),
-    claim("5b", F3, "SM keeps harder (more uncertain) cases than LM and DM", "mean stored entropy of the memory", s.snapshotSites.flatMap((site) => rest.map(at(site, meanStoredEntropy)))),
+    claim(
+      "5a",
+      F3,
+      "SM keeps more cases from earlier sites than LM and DM",
+      "share of memory items from earlier sites",
+      s.snapshotSites.flatMap((site) => rest.map(at(site, olderShare))),
+    ),
+    claim(
+      "5b",
+      F3,
+      "SM keeps harder (more uncertain) cases than LM and DM",
+      "mean stored entropy of the memory",
+      s.snapshotSites.flatMap((site) => rest.map(at(site, meanStoredEntropy))),
+    ),
   ];
 }

@@ -23,7 +23,8 @@ export function ensureData(s: ExperimentSettings, log: (line: string) => void = 
     log(`data: generating the ${s.profile} phantom stream in ${phantom}`);
     runPhantomSet({ out: phantom, seed: s.phantomSeed, profile: p.phantom, log });
     const prep = (lists: string[], out: string, site?: string) => {
-      for (const l of lists) runPrep({ list: join(phantom, l), root: phantom, out, spacing: p.prepSpacing, labelMapping: "template", minShape: p.roi, site, log });
+      for (const l of lists)
+        runPrep({ list: join(phantom, l), root: phantom, out, spacing: p.prepSpacing, labelMapping: "template", minShape: p.roi, site, log });
     };
     prep(["stream_train.txt", "stream_test.txt"], stream);
     prep(["single-site_train.txt", "single-site_test.txt"], singleSite, "S1");

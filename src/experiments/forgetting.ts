@@ -26,7 +26,13 @@ export function relativeDrops(run: RunResult, k: string): { site: string; drop: 
 
 /** One run's mean relative drop over the sites after each of `sites`; null when none is defined. */
 export function meanRelativeDrop(run: RunResult, sites: readonly string[]): number | null {
-  const drops = sites.flatMap((k) => relativeDrops(run, k).slice(1).map((x) => x.drop)).filter((v): v is number => v !== null);
+  const drops = sites
+    .flatMap((k) =>
+      relativeDrops(run, k)
+        .slice(1)
+        .map((x) => x.drop),
+    )
+    .filter((v): v is number => v !== null);
   return drops.length ? drops.reduce((a, b) => a + b, 0) / drops.length : null;
 }
 
@@ -49,7 +55,8 @@ export function forgettingPanels(s: ExperimentSettings, results: MethodResults[]
   }));
 }
 
-const show = (m: { mean: number | null; sd: number | null }) => (m.mean === null ? "not defined" : m.sd === null ? m.mean.toFixed(3) : `${m.mean.toFixed(3)} ± ${m.sd.toFixed(3)}`);
+const show = (m: { mean: number | null; sd: number | null }) =>
+  m.mean === null ? "not defined" : m.sd === null ? m.mean.toFixed(3) : `${m.mean.toFixed(3)} ± ${m.sd.toFixed(3)}`;
 
 /** Notebook 03's table: per evaluated site and strategy, the mean drop over later sites, and the drop after the last site. */
 export function forgettingRows(s: ExperimentSettings, results: MethodResults[]): Row[] {

@@ -27,7 +27,13 @@ export function gitState(): { commit: string; dirtyFiles: string[] } {
   try {
     const commit = git(["rev-parse", "--short", "HEAD"]).trim();
     const status = git(["status", "--porcelain", "--", ".", ...OUTPUT_PATHS.map((p) => `:(exclude)${p}`)]);
-    return { commit, dirtyFiles: status.split("\n").filter((l) => l.trim()).map((l) => l.slice(3)) };
+    return {
+      commit,
+      dirtyFiles: status
+        .split("\n")
+        .filter((l) => l.trim())
+        .map((l) => l.slice(3)),
+    };
   } catch {
     return { commit: "unknown", dirtyFiles: [] };
   }
@@ -128,7 +134,9 @@ export function backendLine(r: BackendReport): string {
  * A notebook's first cell: the profile (MASSIVE_PROFILE, default mini), its settings, the outputs object,
  * and the backend, all announced on stdout in two short lines with relative paths.
  */
-export async function openNotebook(name: string): Promise<{ profile: ExperimentSettings["profile"]; settings: ExperimentSettings; out: NotebookOutputs; backend: BackendReport }> {
+export async function openNotebook(
+  name: string,
+): Promise<{ profile: ExperimentSettings["profile"]; settings: ExperimentSettings; out: NotebookOutputs; backend: BackendReport }> {
   const profile = notebookProfile();
   const settings = experimentSettings(profile);
   const out = new NotebookOutputs(settings, name);

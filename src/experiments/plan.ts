@@ -30,7 +30,10 @@ export interface PlannedRun {
 export function table1Methods(s: ExperimentSettings): MethodPlan[] {
   const t = s.table1;
   return [
-    ...t.memorySizes.map((n) => ({ label: `LM N=${n}`, spec: { dataset: "single-site" as const, strategy: "lm" as const, memory: n, samplingRate: t.samplingRate, topK: 4, epochs: t.epochs } })),
+    ...t.memorySizes.map((n) => ({
+      label: `LM N=${n}`,
+      spec: { dataset: "single-site" as const, strategy: "lm" as const, memory: n, samplingRate: t.samplingRate, topK: 4, epochs: t.epochs },
+    })),
     { label: `Repeated (${t.epochs} epochs)`, spec: { dataset: "single-site", strategy: "repeated", memory: 1, samplingRate: 1, topK: 4, epochs: t.epochs } },
   ];
 }

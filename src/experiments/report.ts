@@ -42,7 +42,9 @@ function claimLines(c: Claim): string[] {
 /** Per-class Dice averaged over every run given (each run's per-class mean over its test cases). */
 function classDice(runs: MethodResults[]): { name: string; mean: number; runs: number }[] {
   const acc = new Map<number, number[]>();
-  for (const r of runs) for (const run of r.runs) for (const [k, v] of Object.entries(run.final.perClass)) (acc.get(Number(k)) ?? acc.set(Number(k), []).get(Number(k))!).push(v.mean);
+  for (const r of runs)
+    for (const run of r.runs)
+      for (const [k, v] of Object.entries(run.final.perClass)) (acc.get(Number(k)) ?? acc.set(Number(k), []).get(Number(k))!).push(v.mean);
   return [...acc]
     .map(([k, vs]) => ({ name: CLASS_NAMES[k - 1] ?? `class ${k}`, mean: vs.reduce((a, b) => a + b, 0) / vs.length, runs: vs.length }))
     .sort((a, b) => b.mean - a.mean);
@@ -89,11 +91,20 @@ function table2Sections(s: ExperimentSettings): ClaimSection[] {
   const byName = (n: string) => t2.find((r) => r.method === n || r.method.startsWith(n))!;
   const main = ["## 2. On the sequential stream, SM > DM > LM, and SM >= repeated (Table 2)", ""];
   main.push(`Paper (Average): LM 0.3272, DM 0.3860, SM top 25% 0.4722, repeated 0.4506.`, "");
-  main.push(`Ours (Average, mean ± sd over seeds): ${["LM", "DM", "SM top 25%", "Repeated"].map((n) => `${byName(n).method} ${pm(avg(byName(n)))}`).join("; ")}.`, "");
+  main.push(
+    `Ours (Average, mean ± sd over seeds): ${["LM", "DM", "SM top 25%", "Repeated"].map((n) => `${byName(n).method} ${pm(avg(byName(n)))}`).join("; ")}.`,
+    "",
+  );
   main.push(...claims.filter((c) => c.id.startsWith("2")).flatMap(claimLines), "");
   const topK = ["## 3. Protecting the top 25% most uncertain cases is best (Table 2)", ""];
   topK.push(`Paper: 12.5% 0.4505, 25% 0.4722, 50% 0.4525.`, "");
-  topK.push(`Ours: ${t2.filter((r) => r.method.startsWith("SM")).map((r) => `${r.method.replace("SM top ", "")} ${pm(avg(r))}`).join(", ")}.`, "");
+  topK.push(
+    `Ours: ${t2
+      .filter((r) => r.method.startsWith("SM"))
+      .map((r) => `${r.method.replace("SM top ", "")} ${pm(avg(r))}`)
+      .join(", ")}.`,
+    "",
+  );
   topK.push(...claims.filter((c) => c.id === "3").flatMap(claimLines), "");
   const learned = classDice(t2);
   const context = ["## What the network learned (context for the claims)", ""];
@@ -102,7 +113,10 @@ function table2Sections(s: ExperimentSettings): ClaimSection[] {
       "The paper's Average is over 32 classes, many of them small organs and tumours that a few hundred CPU steps do not learn; the large organs show whether training works at all.",
     "",
     learned.length && learned[0].mean > 0
-      ? `- best learned: ${learned.slice(0, 8).map((c) => `${c.name} ${c.mean.toFixed(3)}`).join(", ")}`
+      ? `- best learned: ${learned
+          .slice(0, 8)
+          .map((c) => `${c.name} ${c.mean.toFixed(3)}`)
+          .join(", ")}`
       : "- no class is segmented at all yet (every Dice is 0)",
     `- classes with mean Dice above 0.1: ${learned.filter((c) => c.mean > 0.1).length} of ${learned.length}`,
     "",
@@ -124,7 +138,9 @@ function forgettingSections(s: ExperimentSettings): ClaimSection[] {
     const mine = rows.filter((r) => r["evaluated site"] === site);
     lines.push(`- evaluated on ${site}: ${mine.map((r) => `${String(r.strategy)} ${String(r["mean relative drop (mean ± sd over seeds)"])}`).join(", ")}`);
   }
-  const undef = rows.filter((r) => r["not defined after"]).map((r) => `${String(r.strategy)} on ${String(r["evaluated site"])} after ${String(r["not defined after"])}`);
+  const undef = rows
+    .filter((r) => r["not defined after"])
+    .map((r) => `${String(r.strategy)} on ${String(r["evaluated site"])} after ${String(r["not defined after"])}`);
   if (undef.length)
     lines.push(
       "",
@@ -133,7 +149,10 @@ function forgettingSections(s: ExperimentSettings): ClaimSection[] {
     );
   lines.push("", ...claims.flatMap(claimLines));
   if (Math.max(...online.map((r) => avg(r).mean ?? 0)) < 0.1)
-    lines.push("", "Caveat: the Dice values these drops are relative to are below 0.1, so a single test case moving from 0 to a few voxels changes them a lot.");
+    lines.push(
+      "",
+      "Caveat: the Dice values these drops are relative to are below 0.1, so a single test case moving from 0 to a few voxels changes them a lot.",
+    );
   lines.push("");
   return [{ notebook: F2, lines, claims }];
 }
@@ -144,13 +163,24 @@ function memorySections(s: ExperimentSettings): ClaimSection[] {
   const lines = ["## 5. SM keeps older and harder cases (Figure 3)", ""];
   for (const site of s.snapshotSites) {
     const rows = memorySummaryRows(online, site);
-    lines.push(`- at the end of ${site}: ` + rows.map((r) => `${String(r.strategy)}: ${String(r["share from earlier sites"])} from earlier sites, mean entropy ${String(r["mean stored entropy"])}`).join("; ") + ".");
+    lines.push(
+      `- at the end of ${site}: ` +
+        rows
+          .map((r) => `${String(r.strategy)}: ${String(r["share from earlier sites"])} from earlier sites, mean entropy ${String(r["mean stored entropy"])}`)
+          .join("; ") +
+        ".",
+    );
   }
   lines.push("", ...claims.flatMap(claimLines), "");
   return [{ notebook: F3, lines, claims }];
 }
 
-const SECTIONS: Record<string, (s: ExperimentSettings) => ClaimSection[]> = { [T1]: table1Sections, [T2]: table2Sections, [F2]: forgettingSections, [F3]: memorySections };
+const SECTIONS: Record<string, (s: ExperimentSettings) => ClaimSection[]> = {
+  [T1]: table1Sections,
+  [T2]: table2Sections,
+  [F2]: forgettingSections,
+  [F3]: memorySections,
+};
 
 /**
  * Each claim of the paper with what the stored runs show (the same verdicts in REPORT.md and in the
@@ -176,7 +206,9 @@ export function whatThisShows(s: ExperimentSettings, notebook: string): string {
 }
 
 function summaryTable(claims: Claim[]): string[] {
-  const rows = claims.map((c) => `| ${c.id} | ${c.statement} | ${c.verdict} | ${c.comparisons.map((x) => `${x.label}: ${describeDifference(x.diff)}`).join("; ")} |`);
+  const rows = claims.map(
+    (c) => `| ${c.id} | ${c.statement} | ${c.verdict} | ${c.comparisons.map((x) => `${x.label}: ${describeDifference(x.diff)}`).join("; ")} |`,
+  );
   return ["| claim | the paper says | verdict here | paired differences |", "|---|---|---|---|", ...rows, ""];
 }
 
@@ -185,7 +217,13 @@ function runTimes(prov: ReproduceProvenance | undefined): string[] {
   if (!prov) return [...lines, "Not recorded (no PROVENANCE.json).", ""];
   if (prov.runs?.length) {
     const total = prov.runs.reduce((a, r) => a + r.trainSeconds, 0);
-    lines.push(`- training: ${prov.runs.length} runs, ${formatDuration(total)} of training summed over runs` + (prov.wallSecondsTraining !== undefined && prov.runs.some((r) => r.trainedNow) ? `, ${formatDuration(prov.wallSecondsTraining)} wall time with ${prov.jobs ?? 1} parallel jobs` : "") + (prov.runs.some((r) => !r.trainedNow) ? ` (${prov.runs.filter((r) => !r.trainedNow).length} of them trained by an earlier invocation)` : ""));
+    lines.push(
+      `- training: ${prov.runs.length} runs, ${formatDuration(total)} of training summed over runs` +
+        (prov.wallSecondsTraining !== undefined && prov.runs.some((r) => r.trainedNow)
+          ? `, ${formatDuration(prov.wallSecondsTraining)} wall time with ${prov.jobs ?? 1} parallel jobs`
+          : "") +
+        (prov.runs.some((r) => !r.trainedNow) ? ` (${prov.runs.filter((r) => !r.trainedNow).length} of them trained by an earlier invocation)` : ""),
+    );
   }
   for (const [nb, sec] of Object.entries(prov.wallSecondsPerNotebook ?? {})) lines.push(`- notebook ${nb}: ${formatDuration(sec)}`);
   return [...lines, ""];

@@ -1,6 +1,7 @@
 /** What each notebook runs, per profile (docs/method.md#the-experiments, docs/method.md#profiles). */
 import { join } from "node:path";
 import { profileByName, type ProfileName } from "../profiles.js";
+import { env } from "../env.js";
 import { kitRoot } from "../util/paths.js";
 
 export interface ExperimentSettings {
@@ -27,13 +28,13 @@ export function experimentSettings(profile: ProfileName): ExperimentSettings {
   profileByName(profile);
   const root = kitRoot();
   // MASSIVE_FIGURES / MASSIVE_WORK move the outputs (tests use temporary folders).
-  const figuresDir = process.env.MASSIVE_FIGURES ?? (profile === "mini" ? join(root, "figures") : join(root, "work", profile, "figures"));
-  const workDir = process.env.MASSIVE_WORK ? join(process.env.MASSIVE_WORK, profile) : join(root, "work", profile);
+  const figuresDir = env("MASSIVE_FIGURES") ?? (profile === "mini" ? join(root, "figures") : join(root, "work", profile, "figures"));
+  const work = env("MASSIVE_WORK");
+  const workDir = work ? join(work, profile) : join(root, "work", profile);
   // The committed reproduction's results travel in git (results/mini), so a fresh clone rebuilds every
   // figure and REPORT.md without training; other profiles, and any run with MASSIVE_WORK set (tests),
   // keep theirs in the work folder. MASSIVE_RESULTS moves them anywhere.
-  const resultsDir =
-    process.env.MASSIVE_RESULTS ?? (profile === "mini" && !process.env.MASSIVE_WORK ? join(root, "results", profile) : join(workDir, "results"));
+  const resultsDir = env("MASSIVE_RESULTS") ?? (profile === "mini" && !env("MASSIVE_WORK") ? join(root, "results", profile) : join(workDir, "results"));
   const common = { profile, phantomSeed: 1, workDir, resultsDir, figuresDir, forgettingSites: ["D8", "D12", "D13"], snapshotSites: ["D5", "D7"] };
   if (profile === "smoke") {
     return {
@@ -56,6 +57,6 @@ export function experimentSettings(profile: ProfileName): ExperimentSettings {
 
 /** The profile a notebook runs: MASSIVE_PROFILE, default mini. */
 export function notebookProfile(): ProfileName {
-  const p = process.env.MASSIVE_PROFILE ?? "mini";
+  const p = env("MASSIVE_PROFILE") ?? "mini";
   return profileByName(p).name;
 }

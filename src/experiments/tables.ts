@@ -73,7 +73,8 @@ export function memoryPoints(results: MethodResults[], site: string, seed?: numb
   const pts: MemoryPoint[] = [];
   for (const r of results) {
     const run = seed === undefined ? r.runs[0] : r.runs.find((x) => x.spec.seed === seed);
-    for (const it of run ? memoryAt(run, site) : []) if (it.entropy !== null) pts.push({ strategy: strategyName(r.method), site: it.site, entropy: it.entropy });
+    for (const it of run ? memoryAt(run, site) : [])
+      if (it.entropy !== null) pts.push({ strategy: strategyName(r.method), site: it.site, entropy: it.entropy });
   }
   return pts;
 }

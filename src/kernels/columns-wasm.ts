@@ -46,7 +46,23 @@ export function loadWasmColumns(memory: WasmHeap): WasmColumns | undefined {
   const columnsTransposed = instance.exports.columnsTransposed as Walk;
   const columnsTransposed4 = instance.exports.columnsTransposed4 as Walk;
   const geo = (g: ConvGeometry, l0: number, l1: number) => [
-    g.inD, g.inH, g.inW, g.cin, l0, l1, g.outH, g.outW, g.fd, g.fh, g.fw, g.sd, g.sh, g.sw, g.padFront, g.padTop, g.padLeft,
+    g.inD,
+    g.inH,
+    g.inW,
+    g.cin,
+    l0,
+    l1,
+    g.outH,
+    g.outW,
+    g.fd,
+    g.fh,
+    g.fw,
+    g.sd,
+    g.sh,
+    g.sw,
+    g.padFront,
+    g.padTop,
+    g.padLeft,
   ];
   return {
     im2col: (g, x, l0, l1, col) => columns(0, x, col, ...geo(g, l0, l1)),

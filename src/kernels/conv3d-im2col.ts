@@ -33,13 +33,7 @@ export interface ConvGeometry {
  * Column ((kd * fh + kh) * fw + kw) * cin + ci of row (od, oh, ow) is x[od*sd - pf + kd, oh*sh - pt + kh,
  * ow*sw - pl + kw, ci], or 0 outside the input.
  */
-function walkLines(
-  g: ConvGeometry,
-  b: number,
-  l0: number,
-  l1: number,
-  visit: (xAt: number, colAt: number, len: number) => void,
-): void {
+function walkLines(g: ConvGeometry, b: number, l0: number, l1: number, visit: (xAt: number, colAt: number, len: number) => void): void {
   const { inD, inH, inW, cin, outH, outW, fd, fh, fw, sd, sh, sw, padFront, padTop, padLeft } = g;
   const K = fd * fh * fw * cin;
   let r = 0;
@@ -172,9 +166,17 @@ export function conv3dForward<B extends Buffer32>(m: ConvArena<B>, g: ConvGeomet
 export function transposedGeometry(g: ConvGeometry): ConvGeometry {
   return {
     ...g,
-    inD: g.outD, inH: g.outH, inW: g.outW, cin: g.cout,
-    outD: g.inD, outH: g.inH, outW: g.inW, cout: g.cin,
-    padFront: g.fd - 1 - g.padFront, padTop: g.fh - 1 - g.padTop, padLeft: g.fw - 1 - g.padLeft,
+    inD: g.outD,
+    inH: g.outH,
+    inW: g.outW,
+    cin: g.cout,
+    outD: g.inD,
+    outH: g.inH,
+    outW: g.inW,
+    cout: g.cin,
+    padFront: g.fd - 1 - g.padFront,
+    padTop: g.fh - 1 - g.padTop,
+    padLeft: g.fw - 1 - g.padLeft,
   };
 }
 
@@ -185,8 +187,7 @@ export function flipFilterInto(g: ConvGeometry, w: Float32Array, flipped: Float3
   for (let t = 0; t < taps; t++) {
     const src = (taps - 1 - t) * block; // reversing (kd, kh, kw) together reverses the flat tap index
     const dst = t * block;
-    for (let ci = 0; ci < g.cin; ci++)
-      for (let co = 0; co < g.cout; co++) flipped[dst + co * g.cin + ci] = w[src + ci * g.cout + co];
+    for (let ci = 0; ci < g.cin; ci++) for (let co = 0; co < g.cout; co++) flipped[dst + co * g.cin + ci] = w[src + ci * g.cout + co];
   }
 }
 

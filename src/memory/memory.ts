@@ -32,7 +32,8 @@ export class ReplayMemory {
   readonly policy: MemoryPolicy;
 
   constructor(readonly state: MemoryState) {
-    if (!isMemoryKind(state.kind)) throw new Error(`unknown memory kind ${JSON.stringify(state.kind)}; choose one of ${Object.keys(MEMORY_POLICIES).join(", ")}`);
+    if (!isMemoryKind(state.kind))
+      throw new Error(`unknown memory kind ${JSON.stringify(state.kind)}; choose one of ${Object.keys(MEMORY_POLICIES).join(", ")}`);
     if (!(state.capacity >= 1)) throw new Error(`memory capacity must be >= 1, got ${state.capacity}`);
     if (state.kind === "sm" && !(state.topOneInK >= 1)) throw new Error(`SelectiveMemory needs top 1/K with K >= 1, got ${state.topOneInK}`);
     this.policy = MEMORY_POLICIES[state.kind];

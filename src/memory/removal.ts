@@ -41,7 +41,10 @@ export function coverageRemovals(state: MemoryState, r: number, guarded: number[
     const all = items.map((_, p) => p);
     return { remove: topBy(all, (p) => items[p].lifespan, r), rule: "lifespan", protected: guarded };
   }
-  const picked = maxCoverageRemovals(candidates.map((p) => items[p].feature ?? []), r);
+  const picked = maxCoverageRemovals(
+    candidates.map((p) => items[p].feature ?? []),
+    r,
+  );
   return { remove: picked.map((k) => candidates[k]), rule: "coverage", protected: guarded };
 }
 

@@ -141,7 +141,9 @@ export function applyGenesisWeights(model: UniversalUNet, state: Map<string, Tor
         const w1 = modelShape(`${base}.conv.w1`) as number[];
         const want = [w0[0], w0[1], w0[2], w0[3] + w1[3], w0[4]];
         if (!sameShape(want, r.shape)) {
-          mismatches.push(`${fullName} -> ${base}.conv.w0 + w1: checkpoint [${r.shape}] (kit layout), model [${want}] (${w0[3]} upsampled + ${w1[3]} skip channels)`);
+          mismatches.push(
+            `${fullName} -> ${base}.conv.w0 + w1: checkpoint [${r.shape}] (kit layout), model [${want}] (${w0[3]} upsampled + ${w1[3]} skip channels)`,
+          );
           continue;
         }
         const [a, b] = splitInputChannels(r.values, r.shape, [w0[3], w1[3]]);
@@ -172,7 +174,8 @@ export function loadGenesisWeights(model: UniversalUNet, file: string): InitRepo
   }
   const ck = readTorchCheckpoint(bytes, file);
   const report = applyGenesisWeights(model, stateDictOf(ck, file), file);
-  if (report.loaded.length === 0) throw new TorchCheckpointError(`${file}: no parameter matches the Models Genesis UNet3D names (down_tr64.ops.0.conv1.weight, ...)`);
+  if (report.loaded.length === 0)
+    throw new TorchCheckpointError(`${file}: no parameter matches the Models Genesis UNet3D names (down_tr64.ops.0.conv1.weight, ...)`);
   return report;
 }
 

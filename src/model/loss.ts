@@ -60,13 +60,7 @@ function diceLoss(p: tf.Tensor3D, y: tf.Tensor3D, form: DiceForm): tf.Tensor1D {
  * Loss of one case. logits [D, H, W, C] (D = z, H = y, W = x); target one-hot of the template organs
  * [D, H, W, T] (float); organ indices (0-based channels of logits) [T]; weights [T].
  */
-export function partialLabelLoss(
-  logits: tf.Tensor4D,
-  target: tf.Tensor4D,
-  organChannels: number[],
-  weights: number[],
-  dice: DiceForm = "rows",
-): CaseLoss {
+export function partialLabelLoss(logits: tf.Tensor4D, target: tf.Tensor4D, organChannels: number[], weights: number[], dice: DiceForm = "rows"): CaseLoss {
   const T = organChannels.length;
   if (T === 0) throw new Error("partialLabelLoss: the template has no organs");
   // Select the template's channels with a 0/1 matrix product: tfjs-wasm has no gradient kernel for gather.

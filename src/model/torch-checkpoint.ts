@@ -29,7 +29,10 @@ export class PickleDict {
   readonly map = new Map<string | number, PickleValue>();
 }
 export class PickleGlobal {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
   get qualified(): string {
     return `${this.module}.${this.name}`;
   }
@@ -57,8 +60,21 @@ const STORAGE_DTYPES: Record<string, DType> = {
 const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
 /** torch.float32 etc., as pickled by newer torch for UntypedStorage-based records. */
 const TORCH_DTYPE_NAMES: Record<string, DType> = {
-  float32: "float32", float: "float32", float64: "float64", double: "float64", float16: "float16", half: "float16",
-  int64: "int64", long: "int64", int32: "int32", int: "int32", int16: "int16", short: "int16", int8: "int8", uint8: "uint8", bool: "bool",
+  float32: "float32",
+  float: "float32",
+  float64: "float64",
+  double: "float64",
+  float16: "float16",
+  half: "float16",
+  int64: "int64",
+  long: "int64",
+  int32: "int32",
+  int: "int32",
+  int16: "int16",
+  short: "int16",
+  int8: "int8",
+  uint8: "uint8",
+  bool: "bool",
 };
 
 const ALLOWED_GLOBALS = new Set([
@@ -81,7 +97,12 @@ export function unpickle(data: Uint8Array, persistentLoad: (pid: PickleValue) =>
 }
 
 /** Unpickle one pickle starting at byte `start`; `end` is the byte after its STOP. */
-export function unpickleAt(data: Uint8Array, start: number, persistentLoad: (pid: PickleValue) => PickleValue, what = "pickle"): { value: PickleValue; end: number } {
+export function unpickleAt(
+  data: Uint8Array,
+  start: number,
+  persistentLoad: (pid: PickleValue) => PickleValue,
+  what = "pickle",
+): { value: PickleValue; end: number } {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const stack: (PickleValue | typeof MARK)[] = [];
   const memo = new Map<number, PickleValue>();
@@ -161,45 +182,56 @@ export function unpickleAt(data: Uint8Array, start: number, persistentLoad: (pid
       case 0x85: // TUPLE1
         stack.push(new PickleTuple([pop()]));
         break;
-      case 0x86: { // TUPLE2
-        const b = pop(), a = pop();
+      case 0x86: {
+        // TUPLE2
+        const b = pop(),
+          a = pop();
         stack.push(new PickleTuple([a, b]));
         break;
       }
-      case 0x87: { // TUPLE3
-        const c = pop(), b = pop(), a = pop();
+      case 0x87: {
+        // TUPLE3
+        const c = pop(),
+          b = pop(),
+          a = pop();
         stack.push(new PickleTuple([a, b, c]));
         break;
       }
       case 0x6c: // LIST
         stack.push(popMark());
         break;
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const v = pop();
         const l = top();
         if (!Array.isArray(l)) fail("APPEND to a non-list");
         (l as PickleValue[]).push(v);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const vs = popMark();
         const l = top();
         if (!Array.isArray(l)) fail("APPENDS to a non-list");
         (l as PickleValue[]).push(...vs);
         break;
       }
-      case 0x64: { // DICT
+      case 0x64: {
+        // DICT
         const d = new PickleDict();
         setItems(d, popMark());
         stack.push(d);
         break;
       }
-      case 0x73: { // SETITEM
-        const v = pop(), k = pop();
+      case 0x73: {
+        // SETITEM
+        const v = pop(),
+          k = pop();
         setItems(top(), [k, v]);
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const kv = popMark();
         setItems(top(), kv);
         break;
@@ -222,7 +254,8 @@ export function unpickleAt(data: Uint8Array, start: number, persistentLoad: (pid
       case 0x4a: // BININT
         stack.push(i32());
         break;
-      case 0x8a: { // LONG1
+      case 0x8a: {
+        // LONG1
         const n = u8();
         const b = bytes(n);
         let v = 0n;
@@ -258,20 +291,24 @@ export function unpickleAt(data: Uint8Array, start: number, persistentLoad: (pid
         memo.set(memo.size, top());
         break;
       case 0x68: // BINGET
-      case 0x6a: { // LONG_BINGET
+      case 0x6a: {
+        // LONG_BINGET
         const k = op === 0x68 ? u8() : u32();
         if (!memo.has(k)) fail(`memo ${k} not set`);
         stack.push(memo.get(k)!);
         break;
       }
-      case 0x63: { // GLOBAL
+      case 0x63: {
+        // GLOBAL
         const g = new PickleGlobal(line(), line());
         if (!ALLOWED_GLOBALS.has(g.qualified)) fail(`refusing global ${g.qualified} (not a tensor or state dict)`);
         stack.push(g);
         break;
       }
-      case 0x93: { // STACK_GLOBAL
-        const name = pop(), module = pop();
+      case 0x93: {
+        // STACK_GLOBAL
+        const name = pop(),
+          module = pop();
         const g = new PickleGlobal(String(module), String(name));
         if (!ALLOWED_GLOBALS.has(g.qualified)) fail(`refusing global ${g.qualified} (not a tensor or state dict)`);
         stack.push(g);
@@ -280,14 +317,16 @@ export function unpickleAt(data: Uint8Array, start: number, persistentLoad: (pid
       case 0x51: // BINPERSID
         stack.push(persistentLoad(pop()));
         break;
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const fn = pop();
         if (!(fn instanceof PickleGlobal) || !(args instanceof PickleTuple)) fail("REDUCE needs a global and a tuple");
         stack.push(callGlobal(fn as PickleGlobal, (args as PickleTuple).items, fail));
         break;
       }
-      case 0x62: { // BUILD: attribute state (OrderedDict._metadata, Parameter hooks): not needed, dropped
+      case 0x62: {
+        // BUILD: attribute state (OrderedDict._metadata, Parameter hooks): not needed, dropped
         pop();
         top();
         break;
@@ -330,20 +369,38 @@ function halfToFloat(h: number): number {
 
 function readStorage(raw: Uint8Array, dtype: DType, numel: number, where: string): Float64Array {
   const size = DTYPE_BYTES[dtype];
-  if (raw.length < numel * size) throw new TorchCheckpointError(`${where}: storage holds ${raw.length} bytes, ${numel} x ${dtype} need ${numel * size} (truncated?)`);
+  if (raw.length < numel * size)
+    throw new TorchCheckpointError(`${where}: storage holds ${raw.length} bytes, ${numel} x ${dtype} need ${numel * size} (truncated?)`);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out = new Float64Array(numel);
   for (let i = 0; i < numel; i++) {
     const o = i * size;
     switch (dtype) {
-      case "float32": out[i] = dv.getFloat32(o, true); break;
-      case "float64": out[i] = dv.getFloat64(o, true); break;
-      case "float16": out[i] = halfToFloat(dv.getUint16(o, true)); break;
-      case "int64": out[i] = Number(dv.getBigInt64(o, true)); break;
-      case "int32": out[i] = dv.getInt32(o, true); break;
-      case "int16": out[i] = dv.getInt16(o, true); break;
-      case "int8": out[i] = dv.getInt8(o); break;
-      case "uint8": case "bool": out[i] = raw[o]; break;
+      case "float32":
+        out[i] = dv.getFloat32(o, true);
+        break;
+      case "float64":
+        out[i] = dv.getFloat64(o, true);
+        break;
+      case "float16":
+        out[i] = halfToFloat(dv.getUint16(o, true));
+        break;
+      case "int64":
+        out[i] = Number(dv.getBigInt64(o, true));
+        break;
+      case "int32":
+        out[i] = dv.getInt32(o, true);
+        break;
+      case "int16":
+        out[i] = dv.getInt16(o, true);
+        break;
+      case "int8":
+        out[i] = dv.getInt8(o);
+        break;
+      case "uint8":
+      case "bool":
+        out[i] = raw[o];
+        break;
     }
   }
   return out;
@@ -379,7 +436,8 @@ function storageRecord(source: string) {
 export function readTorchCheckpoint(bytes: Uint8Array, source = "checkpoint"): TorchCheckpoint {
   const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
   const isLegacy = bytes.length >= LEGACY_MAGIC.length && LEGACY_MAGIC.every((b, i) => bytes[i] === b);
-  if (!isZip && !isLegacy) throw new TorchCheckpointError(`${source}: not a PyTorch checkpoint (expected a torch.save file: a zip archive or the legacy format)`);
+  if (!isZip && !isLegacy)
+    throw new TorchCheckpointError(`${source}: not a PyTorch checkpoint (expected a torch.save file: a zip archive or the legacy format)`);
   const storages = new Map<string, Uint8Array>();
   let raw: PickleValue;
   let archive = "";
@@ -405,11 +463,16 @@ export function readTorchCheckpoint(bytes: Uint8Array, source = "checkpoint"): T
     at = unpickleAt(bytes, version.end, none, source).end; // sys_info
     const refs: StorageRef[] = [];
     const load = storageRecord(source);
-    const main = unpickleAt(bytes, at, (pid) => {
-      const r = load(pid) as StorageRef;
-      refs.push(r);
-      return r;
-    }, source);
+    const main = unpickleAt(
+      bytes,
+      at,
+      (pid) => {
+        const r = load(pid) as StorageRef;
+        refs.push(r);
+        return r;
+      },
+      source,
+    );
     raw = main.value;
     const keys = unpickleAt(bytes, main.end, none, source);
     if (!Array.isArray(keys.value) || keys.value.some((k) => typeof k !== "string")) throw new TorchCheckpointError(`${source}: malformed storage key list`);

@@ -119,7 +119,10 @@ export class UniversalUNet {
     }
     // Rows of the 32 classes' head parameters picked by a 0/1 product (exact; tfjs-wasm has no gather gradient).
     const pick = classes
-      ? tf.tensor2d(Float32Array.from(classes.flatMap((k) => Array.from({ length: NUM_CLASSES }, (_, j) => (j === k - 1 ? 1 : 0)))), [classes.length, NUM_CLASSES])
+      ? tf.tensor2d(Float32Array.from(classes.flatMap((k) => Array.from({ length: NUM_CLASSES }, (_, j) => (j === k - 1 ? 1 : 0)))), [
+          classes.length,
+          NUM_CLASSES,
+        ])
       : undefined;
     const p = this.params;
     const { bottleneck, decoder: h } = this.backbone(x, ctx);

@@ -36,8 +36,18 @@ export class CellError extends Error {
 
   /** The error, the cell's first lines, and the tail of its stderr: what a reader needs to act. */
   describe(): string {
-    const src = this.source.split("\n").slice(0, 6).map((l) => `    | ${l}`).join("\n");
-    const tail = this.stderrTail.trim() ? this.stderrTail.trimEnd().split("\n").map((l) => `    ${l}`).join("\n") : "    (the cell wrote nothing on stderr)";
+    const src = this.source
+      .split("\n")
+      .slice(0, 6)
+      .map((l) => `    | ${l}`)
+      .join("\n");
+    const tail = this.stderrTail.trim()
+      ? this.stderrTail
+          .trimEnd()
+          .split("\n")
+          .map((l) => `    ${l}`)
+          .join("\n")
+      : "    (the cell wrote nothing on stderr)";
     return `${this.message}\n  cell source:\n${src}\n  stderr (last lines):\n${tail}`;
   }
 }
@@ -73,7 +83,14 @@ export async function executeNotebook(file: string, opts: ExecuteNotebookOptions
       cell.outputs = r.outputs.map((o) => toNbOutput(relativizeOutput(o, root)));
       if (r.status !== "ok") {
         const e = r.error ?? { ename: r.status, evalue: "", traceback: [] };
-        failure = new CellError(file.replace(`${root}/`, ""), nb.cells.indexOf(cell), e.ename, e.evalue, r.stderr.split("\n").slice(-25).join("\n"), sourceText(cell.source));
+        failure = new CellError(
+          file.replace(`${root}/`, ""),
+          nb.cells.indexOf(cell),
+          e.ename,
+          e.evalue,
+          r.stderr.split("\n").slice(-25).join("\n"),
+          sourceText(cell.source),
+        );
         break;
       }
     }

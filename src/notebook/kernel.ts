@@ -249,7 +249,14 @@ export class KernelClient {
 
   private message(msgType: string, content: Record<string, unknown>): JupyterMessage {
     return {
-      header: { msg_id: randomUUID(), msg_type: msgType, session: this.session, username: "massive", date: new Date().toISOString(), version: PROTOCOL_VERSION },
+      header: {
+        msg_id: randomUUID(),
+        msg_type: msgType,
+        session: this.session,
+        username: "massive",
+        date: new Date().toISOString(),
+        version: PROTOCOL_VERSION,
+      },
       parent_header: {},
       metadata: {},
       content,
@@ -260,11 +267,14 @@ export class KernelClient {
     if (!sock) return Promise.reject(new Error("the kernel is not started"));
     return new Promise((resolve, reject) => {
       const id = msg.header.msg_id;
-      const timer = timeoutMs ? setTimeout(() => (this.replyWaiters.delete(id), reject(new Error(`${msg.header.msg_type}: no reply within ${timeoutMs} ms`))), timeoutMs) : undefined;
+      const timer = timeoutMs
+        ? setTimeout(() => (this.replyWaiters.delete(id), reject(new Error(`${msg.header.msg_type}: no reply within ${timeoutMs} ms`))), timeoutMs)
+        : undefined;
       this.replyWaiters.set(id, (m) => {
         if (timer) clearTimeout(timer);
         this.replyWaiters.delete(id);
-        if (m.header.msg_type === "__exit__") reject(new Error(`the tslab kernel exited (code ${this.exited?.code}, signal ${this.exited?.signal}):\n${this.log}`));
+        if (m.header.msg_type === "__exit__")
+          reject(new Error(`the tslab kernel exited (code ${this.exited?.code}, signal ${this.exited?.signal}):\n${this.log}`));
         else resolve(m);
       });
       sock.send(encodeMessage(this.conn!.key, msg)).catch(reject);
@@ -351,7 +361,16 @@ export class KernelClient {
       if (status === "error" || status === "timeout") {
         this.quietUntil = Date.now() + 400;
         const existing = outputs.find((o) => o.output_type === "error") as Extract<CellOutput, { output_type: "error" }> | undefined;
-        const err = existing ?? (timedOut ? { output_type: "error" as const, ename: "Timeout", evalue: `the cell ran longer than ${(opts.timeoutMs ?? 0) / 1000} s and was interrupted`, traceback: stderr.split("\n").slice(-20) } : { output_type: "error" as const, ...errorFromStderr(stderr) });
+        const err =
+          existing ??
+          (timedOut
+            ? {
+                output_type: "error" as const,
+                ename: "Timeout",
+                evalue: `the cell ran longer than ${(opts.timeoutMs ?? 0) / 1000} s and was interrupted`,
+                traceback: stderr.split("\n").slice(-20),
+              }
+            : { output_type: "error" as const, ...errorFromStderr(stderr) });
         if (!existing) outputs.push(err);
         result.error = { ename: err.ename, evalue: err.evalue, traceback: err.traceback };
       }

@@ -84,7 +84,12 @@ export function readNotebook(file: string): Notebook {
 export function serializeNotebook(nb: Notebook): string {
   const sortKeys = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sortKeys);
-    if (v && typeof v === "object") return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    if (v && typeof v === "object")
+      return Object.fromEntries(
+        Object.keys(v as object)
+          .sort()
+          .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+      );
     return v;
   };
   const cells = nb.cells.map((c) => ({ ...c, source: splitLines(sourceText(c.source)) }));

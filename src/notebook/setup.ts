@@ -76,7 +76,9 @@ export function tslabCommand(): string {
 export function registerTslab(py: string): void {
   const bin = tslabCommand();
   if (!existsSync(bin)) throw new Error(`${bin} is missing; run npm ci`);
-  const r = spawnSync(process.execPath, [join(kitRoot(), "node_modules", "tslab", "bin", "tslab"), "install", `--python=${py}`, `--binary=${bin}`, "--user"], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [join(kitRoot(), "node_modules", "tslab", "bin", "tslab"), "install", `--python=${py}`, `--binary=${bin}`, "--user"], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`tslab install --python=${py} failed: ${(r.stderr || r.stdout).trim()}`);
 }
 
@@ -127,7 +129,8 @@ export async function openNotebooks(opts: OpenOptions = {}): Promise<number> {
   const ui = opts.ui ?? "auto";
   const lab = ui === "lab" || (ui === "auto" && jp.lab);
   if (lab && !jp.lab) throw new Error(`${jp.python} has no JupyterLab: pip install jupyterlab plotly`);
-  if (!lab && !jp.classic) throw new Error(`${jp.python} has neither JupyterLab nor the classic Notebook: pip install jupyterlab plotly, or apt-get install jupyter-notebook`);
+  if (!lab && !jp.classic)
+    throw new Error(`${jp.python} has neither JupyterLab nor the classic Notebook: pip install jupyterlab plotly, or apt-get install jupyter-notebook`);
   const token = randomBytes(16).toString("hex");
   const port = opts.port ?? (await choosePort());
   const root = typeof process.getuid === "function" && process.getuid() === 0;
@@ -137,7 +140,11 @@ export async function openNotebooks(opts: OpenOptions = {}): Promise<number> {
   if (opts.openBrowser === false) args.push("--no-browser");
   if (root) args.push("--allow-root");
   log(`starting ${lab ? "JupyterLab" : "the classic Notebook"}: ${jp.python} ${args.join(" ").replace(token, "<token>").replace(token, "<token>")}`);
-  const child = spawn(jp.python, args, { cwd: join(kitRoot(), "notebooks"), env: { ...process.env, MASSIVE_HOME: kitRoot() }, stdio: ["ignore", "inherit", "inherit"] });
+  const child = spawn(jp.python, args, {
+    cwd: join(kitRoot(), "notebooks"),
+    env: { ...process.env, MASSIVE_HOME: kitRoot() },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   const exited = new Promise<number>((r) => child.on("exit", (code) => r(code ?? 1)));
   const up = await Promise.race([waitForServer(`http://127.0.0.1:${port}/api?token=${token}`, 60_000), exited.then(() => false)]);
   if (up) log(`open http://127.0.0.1:${port}/${lab ? "lab" : "tree"}?token=${token}  (Ctrl-C stops the server)`);

@@ -50,11 +50,13 @@ export function notebookFromSource(name: string, text: string): Notebook {
 
 /** Whether a notebook's cells (kinds and sources) are those of its TypeScript source. */
 export function cellsMatch(nb: Notebook, fromSource: Notebook): { same: boolean; firstDifference?: string } {
-  const a = nb.cells, b = fromSource.cells;
+  const a = nb.cells,
+    b = fromSource.cells;
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     if (!a[i] || !b[i]) return { same: false, firstDifference: `cell count ${a.length} vs ${b.length} in the source` };
     if (a[i].cell_type !== b[i].cell_type) return { same: false, firstDifference: `cell ${i + 1}: ${a[i].cell_type} vs ${b[i].cell_type} in the source` };
-    if (sourceText(a[i].source) !== sourceText(b[i].source)) return { same: false, firstDifference: `cell ${i + 1} (${a[i].cell_type}) differs from the source` };
+    if (sourceText(a[i].source) !== sourceText(b[i].source))
+      return { same: false, firstDifference: `cell ${i + 1} (${a[i].cell_type}) differs from the source` };
   }
   return { same: true };
 }

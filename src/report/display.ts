@@ -16,7 +16,10 @@ import { kitRoot } from "../util/paths.js";
 import { chromiumAvailable, noteNoChromium, plotlyBundleSource, renderFigure } from "./export.js";
 import type { PlotlyFigure } from "./plots.js";
 
-type WriteDisplayData = (msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
+type WriteDisplayData = (
+  msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> },
+  update: boolean,
+) => void;
 
 function tslabWriter(): WriteDisplayData | undefined {
   try {

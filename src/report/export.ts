@@ -50,7 +50,10 @@ export function noteNoChromium(): void {
   } catch (e) {
     why = (e as Error).message;
   }
-  console.log(`figures: PNG/SVG export needs Chromium (${why}); showing the interactive Plotly output and writing HTML/JSON only. ` + "Install Debian's chromium or set MASSIVE_CHROMIUM to a Chromium binary.");
+  console.log(
+    `figures: PNG/SVG export needs Chromium (${why}); showing the interactive Plotly output and writing HTML/JSON only. ` +
+      "Install Debian's chromium or set MASSIVE_CHROMIUM to a Chromium binary.",
+  );
 }
 
 /** The Plotly bundle used everywhere (cartesian traces: scatter, bar, heatmap). */
@@ -104,7 +107,8 @@ export async function renderFigure(fig: PlotlyFigure, format: "png" | "svg", sca
     const height = Number(fig.layout.height ?? 400);
     const url = await page.evaluate(
       async (a: { fig: PlotlyFigure; format: string; width: number; height: number; scale: number }) => {
-        const P = (globalThis as unknown as { Plotly: { newPlot: (...args: unknown[]) => Promise<unknown>; toImage: (...args: unknown[]) => Promise<string> } }).Plotly;
+        const P = (globalThis as unknown as { Plotly: { newPlot: (...args: unknown[]) => Promise<unknown>; toImage: (...args: unknown[]) => Promise<string> } })
+          .Plotly;
         const el = (globalThis as unknown as { document: { getElementById(id: string): unknown } }).document.getElementById("fig");
         await P.newPlot(el, a.fig.data, a.fig.layout, { staticPlot: true });
         return (await P.toImage(el, { format: a.format, width: a.width, height: a.height, scale: a.scale })) as string;
@@ -132,7 +136,12 @@ export function figureHtml(fig: PlotlyFigure, scriptSrc: string, title: string):
  * Write a figure as <base>.png, <base>.svg, <base>.html, <base>.json (those asked for). Returns the
  * files written.
  */
-export async function exportFigure(fig: PlotlyFigure, base: string, formats: ExportFormat[] = ["png", "svg", "html", "json"], bundleDir = dirname(base)): Promise<string[]> {
+export async function exportFigure(
+  fig: PlotlyFigure,
+  base: string,
+  formats: ExportFormat[] = ["png", "svg", "html", "json"],
+  bundleDir = dirname(base),
+): Promise<string[]> {
   mkdirSync(dirname(base), { recursive: true });
   const out: string[] = [];
   const browser = chromiumAvailable();
@@ -147,7 +156,10 @@ export async function exportFigure(fig: PlotlyFigure, base: string, formats: Exp
       mkdirSync(bundleDir, { recursive: true });
       const bundle = join(bundleDir, "plotly.min.js");
       if (!existsSync(bundle)) copyFileSync(plotlyBundlePath(), bundle);
-      writeFileSync(file, figureHtml(fig, relative(dirname(file), bundle) || "plotly.min.js", String((fig.layout.title as { text?: string })?.text ?? "figure")));
+      writeFileSync(
+        file,
+        figureHtml(fig, relative(dirname(file), bundle) || "plotly.min.js", String((fig.layout.title as { text?: string })?.text ?? "figure")),
+      );
     } else writeFileSync(file, await renderFigure(fig, f));
     out.push(file);
   }

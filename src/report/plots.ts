@@ -84,8 +84,22 @@ export function sliceFigure(image: number[][], labels: number[][] | undefined, t
  * no two sites share both colour and shape.
  */
 export const SITE_COLORS: readonly string[] = [
-  "#D9CCE3", "#CAACCB", "#AE76A3", "#994F88", "#882E72", "#437DBF", "#6195CF", "#7BAFDE",
-  "#4EB265", "#90C987", "#CAE0AB", "#F7CB45", "#F4A736", "#EE8026", "#E65518", "#A5170E",
+  "#D9CCE3",
+  "#CAACCB",
+  "#AE76A3",
+  "#994F88",
+  "#882E72",
+  "#437DBF",
+  "#6195CF",
+  "#7BAFDE",
+  "#4EB265",
+  "#90C987",
+  "#CAE0AB",
+  "#F7CB45",
+  "#F4A736",
+  "#EE8026",
+  "#E65518",
+  "#A5170E",
 ];
 
 export function siteStyle(site: string): { color: string; symbol: string } {
@@ -213,10 +227,23 @@ export function memoryScatterFigure(points: MemoryPoint[], title: string): Plotl
 }
 
 /** Grouped bars of ours beside the paper's, for a table. */
-export function comparisonBarFigure(methods: string[], ours: { mean: number; sd: number }[], paper: (number | null)[], title: string, yTitle: string): PlotlyFigure {
+export function comparisonBarFigure(
+  methods: string[],
+  ours: { mean: number; sd: number }[],
+  paper: (number | null)[],
+  title: string,
+  yTitle: string,
+): PlotlyFigure {
   return {
     data: [
-      { type: "bar", name: "this kit (mean ± sd)", x: methods, y: ours.map((o) => o.mean), error_y: { type: "data", array: ours.map((o) => o.sd), visible: true }, marker: { color: "#1f77b4" } },
+      {
+        type: "bar",
+        name: "this kit (mean ± sd)",
+        x: methods,
+        y: ours.map((o) => o.mean),
+        error_y: { type: "data", array: ours.map((o) => o.sd), visible: true },
+        marker: { color: "#1f77b4" },
+      },
       { type: "bar", name: "paper", x: methods, y: paper, marker: { color: "#bbbbbb" } },
     ],
     layout: { title: { text: title }, font: FONT, width: 640, height: 380, barmode: "group", yaxis: { title: { text: yTitle }, range: [0, 1] } },

@@ -59,7 +59,10 @@ export class AdamW {
 
   importArrays(arrays: NamedArray[], step: number, source: string): void {
     const byName = new Map(arrays.map((a) => [a.name, a]));
-    for (const [prefix, map] of [["m", this.m], ["v", this.v]] as const) {
+    for (const [prefix, map] of [
+      ["m", this.m],
+      ["v", this.v],
+    ] as const) {
       for (const [name, t] of map) {
         const a = byName.get(`${prefix}:${name}`);
         if (!a || a.values.length !== t.size) throw new Error(`${source}: optimiser state for ${name} is missing or has the wrong size`);

@@ -149,7 +149,8 @@ export function loadCheckpoint<S>(runDir: string): LoadedCheckpoint<S> {
   }
   if (unchecked.length) {
     // An older kit's checkpoint: at least refuse what cannot be weights.
-    let finite = true, nonzero = false;
+    let finite = true,
+      nonzero = false;
     for (let i = 0; i < all.length; i++) {
       if (!Number.isFinite(all[i])) finite = false;
       else if (all[i] !== 0) nonzero = true;
@@ -160,4 +161,3 @@ export function loadCheckpoint<S>(runDir: string): LoadedCheckpoint<S> {
   const arrays = file.tensors.map((t) => ({ name: t.name, shape: t.shape, values: all.slice(t.offset, t.offset + t.length) }));
   return { state: file.state, arrays, dir, warnings };
 }
-

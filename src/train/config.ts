@@ -81,7 +81,16 @@ export interface TrainDefaults {
 export const TRAIN_DEFAULTS: Record<ProfileName, TrainDefaults> = {
   smoke: { widths: [4, 8, 16, 32, 64], lr: 1e-3, warmup: 0, memorySize: 8, samplingRate: 2, epochs: 2, checkpointEvery: 10, ranks: 1 },
   mini: { widths: [4, 8, 16, 32, 64], lr: 2e-3, warmup: 0.1, memorySize: 8, samplingRate: 6, epochs: 6, checkpointEvery: 50, ranks: 1 },
-  paper: { widths: PAPER_WIDTHS, lr: TRAINING.lr, warmup: 0, memorySize: TRAINING.memorySizeN, samplingRate: TRAINING.samplingRateS, epochs: 100, checkpointEvery: 500, ranks: 4 },
+  paper: {
+    widths: PAPER_WIDTHS,
+    lr: TRAINING.lr,
+    warmup: 0,
+    memorySize: TRAINING.memorySizeN,
+    samplingRate: TRAINING.samplingRateS,
+    epochs: 100,
+    checkpointEvery: 500,
+    ranks: 4,
+  },
 };
 
 export function defaultConfig(profile: ProfileName, strategy: Strategy, overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -137,7 +146,8 @@ export function validateConfig(c: TrainConfig): void {
   }
   if (c.ranks !== undefined) {
     posInt(c.ranks, "ranks");
-    if (c.ranks > 1 && c.strategy === "repeated") bad(`ranks apply to the online strategies (lm, dm, sm); the repeated baseline runs on one rank, got ${c.ranks}`);
+    if (c.ranks > 1 && c.strategy === "repeated")
+      bad(`ranks apply to the online strategies (lm, dm, sm); the repeated baseline runs on one rank, got ${c.ranks}`);
     if (c.ranks > c.memorySize) bad(`memory size ${c.memorySize} is less than one item per rank (${c.ranks} ranks; each keeps floor(N / R))`);
   }
   if (c.dice !== "rows" && c.dice !== "squared") bad(`dice must be rows or squared, got "${String(c.dice)}"`);
@@ -146,7 +156,8 @@ export function validateConfig(c: TrainConfig): void {
     bad(`inference BatchNorm must be batch or running, got "${String(c.model.inferenceBatchNorm)}"`);
   }
   if (c.roi.length !== 3 || c.roi.some((r) => !Number.isInteger(r) || r < 8 || r % 8 !== 0)) bad(`patch size must be three multiples of 8, got ${c.roi}`);
-  if (c.model.widths.length !== 5 || c.model.widths.some((w) => !Number.isInteger(w) || w < 1)) bad(`model widths must be 5 positive integers, got ${c.model.widths}`);
+  if (c.model.widths.length !== 5 || c.model.widths.some((w) => !Number.isInteger(w) || w < 1))
+    bad(`model widths must be 5 positive integers, got ${c.model.widths}`);
 }
 
 /** R: the data-parallel ranks of a config (an older kit's config, without the field, ran one). */

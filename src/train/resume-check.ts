@@ -80,7 +80,8 @@ function flatten(v: unknown, prefix = "", out: Record<string, string> = {}): Rec
 
 /** "memorySize (--memory): checkpoint 4, now 8", one per differing setting. */
 export function configDifferences(saved: TrainConfig, asked: TrainConfig): string[] {
-  const a = flatten(saved), b = flatten(asked);
+  const a = flatten(saved),
+    b = flatten(asked);
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
   return keys
     .filter((k) => !(k === "model.seed" && keys.includes("seed"))) // one flag, one line
@@ -98,7 +99,8 @@ export function dataDifferences(saved: DataFingerprint, asked: DataFingerprint):
   if (sitesText(saved.sites) !== sitesText(asked.sites)) out.push(`--sites: checkpoint ${sitesText(saved.sites)}, now ${sitesText(asked.sites)}`);
   if (saved.streamSha256 === asked.streamSha256) return out;
   const dataNote = saved.data !== asked.data ? ` (--data: checkpoint ${saved.data}, now ${asked.data})` : ` (in ${asked.data})`;
-  const had = new Set(saved.caseIds), has = new Set(asked.caseIds);
+  const had = new Set(saved.caseIds),
+    has = new Set(asked.caseIds);
   const added = asked.caseIds.filter((id) => !had.has(id));
   const removed = saved.caseIds.filter((id) => !has.has(id));
   if (added.length || removed.length || saved.caseIds.length !== asked.caseIds.length) {

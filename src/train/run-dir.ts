@@ -115,7 +115,8 @@ export function metricsEvents(run: RunDir, log: (line: string) => void = (l) => 
       run.append({ type: "step", it: e.it, loss: e.loss, lr: e.lr, cases: e.cases });
       run.appendTiming({ it: e.it, ms: Math.round(e.ms) });
     },
-    onArrival: (e) => run.append({ type: "arrival", it: e.it, pos: e.pos, site: e.site, memorySize: e.memorySize, ...(e.rank !== undefined ? { rank: e.rank } : {}) }),
+    onArrival: (e) =>
+      run.append({ type: "arrival", it: e.it, pos: e.pos, site: e.site, memorySize: e.memorySize, ...(e.rank !== undefined ? { rank: e.rank } : {}) }),
     onSiteEnd: (e) => run.append({ type: "site-end", it: e.it, site: e.site, memory: e.memory }),
     onEpochEnd: (e) => run.append({ type: "epoch-end", it: e.it, epoch: e.epoch }),
   };

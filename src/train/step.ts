@@ -52,7 +52,8 @@ interface Gradients {
  * over the whole batch.
  */
 function gradients(model: UniversalUNet, batch: StepCase[], dice: DiceForm, ranks: number): Gradients {
-  if (!(Number.isInteger(ranks) && ranks >= 1 && batch.length % ranks === 0)) throw new Error(`trainStep: ${batch.length} cases do not split into ${ranks} equal rank batches`);
+  if (!(Number.isInteger(ranks) && ranks >= 1 && batch.length % ranks === 0))
+    throw new Error(`trainStep: ${batch.length} cases do not split into ${ranks} equal rank batches`);
   const per = batch.length / ranks;
   const groups = Array.from({ length: ranks }, (_, g) => batch.slice(g * per, (g + 1) * per));
   const ctxs: ForwardContext[] = groups.map(() => ({ training: true, bnUpdates: [] }));
@@ -67,7 +68,13 @@ function gradients(model: UniversalUNet, batch: StepCase[], dice: DiceForm, rank
       const out = model.forward(xs[g], ctxs[g], classes.length ? classes : undefined);
       group.forEach((b, j) => {
         const logits = tf.squeeze(tf.slice(out.logits, [j, 0, 0, 0, 0], [1, -1, -1, -1, -1]), [0]) as tf.Tensor4D;
-        const l = partialLabelLoss(logits, targets[g * per + j], b.organs.map((c) => classes.indexOf(c)), b.weights, dice);
+        const l = partialLabelLoss(
+          logits,
+          targets[g * per + j],
+          b.organs.map((c) => classes.indexOf(c)),
+          b.weights,
+          dice,
+        );
         losses.push(l.loss);
         kept.push(tf.keep(tf.clone(l.loss)), tf.keep(tf.clone(l.bce)), tf.keep(tf.clone(l.perOrgan)));
       });
@@ -86,7 +93,12 @@ function disposeGradients(g: Gradients): void {
  * The step's loss and gradients by parameter name, read to the host, without updating anything: for
  * tests that check what a step of `ranks` ranks averages.
  */
-export async function stepGradients(model: UniversalUNet, batch: StepCase[], dice: DiceForm = "rows", ranks = 1): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+export async function stepGradients(
+  model: UniversalUNet,
+  batch: StepCase[],
+  dice: DiceForm = "rows",
+  ranks = 1,
+): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
   const g = gradients(model, batch, dice, ranks);
   try {
     const names = [...model.params.trainable].filter(([, v]) => g.grads[v.name]);
@@ -119,10 +131,17 @@ export async function trainStep(model: UniversalUNet, opt: AdamW, batch: StepCas
   const per = batch.length / ranks;
   const perCase = batch.map((_, i) => {
     // Rank r's block in `kept`: 3 tensors per case, then the rank's features [per, fdim].
-    const r = Math.floor(i / per), j = i % per, base = r * (3 * per + 1);
+    const r = Math.floor(i / per),
+      j = i % per,
+      base = r * (3 * per + 1);
     const feature = host[base + 3 * per];
     const fdim = feature.length / per;
-    return { loss: host[base + 3 * j][0], entropy: host[base + 3 * j + 1][0], organLoss: host[base + 3 * j + 2], feature: feature.slice(j * fdim, (j + 1) * fdim) };
+    return {
+      loss: host[base + 3 * j][0],
+      entropy: host[base + 3 * j + 1][0],
+      organLoss: host[base + 3 * j + 2],
+      feature: feature.slice(j * fdim, (j + 1) * fdim),
+    };
   });
   disposeGradients(g);
   return { loss, perCase };

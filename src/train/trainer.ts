@@ -93,7 +93,6 @@ export interface TrainResult {
   dispose(): void;
 }
 
-
 /**
  * Rank r's generator at the start of a run. Rank 0's is the run's (so one rank draws as before ranks
  * existed); rank r's seed is offset by 1000 r, as the reference seeds each rank's sampler
@@ -142,7 +141,8 @@ function rankStates(st: OnlineState): RankState[] {
 
 /** What a run of R > 1 ranks does, for its log (floor(N / R) per rank, as the reference). */
 function describeRanks(cfg: TrainConfig, budget: number): string {
-  const R = rankCount(cfg), n = memoryPerRank(cfg);
+  const R = rankCount(cfg),
+    n = memoryPerRank(cfg);
   const lost = cfg.memorySize - n * R;
   return (
     `train: ${R} ranks, each with 1/${R} of the stream (interleaved) and a memory of ${n} (N ${cfg.memorySize} / ${R}` +
@@ -167,11 +167,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       state = ck.state;
       resumed = true;
       if (state.kind === "online" && rankStates(state).length !== rankCount(state.config)) {
-        throw new Error(`${ck.dir}: the state holds ${rankStates(state).length} rank(s), its config says ${rankCount(state.config)}; the checkpoint is damaged`);
+        throw new Error(
+          `${ck.dir}: the state holds ${rankStates(state).length} rank(s), its config says ${rankCount(state.config)}; the checkpoint is damaged`,
+        );
       }
       for (const note of [...ck.warnings, ...checkResume(ck.dir, state, opts.config, data)]) log(`warning: ${note}`);
-      model.params.importArrays(ck.arrays.filter((a) => !a.name.includes(":")), ck.dir);
-      opt.importArrays(ck.arrays.filter((a) => a.name.includes(":")), state.optStep, ck.dir);
+      model.params.importArrays(
+        ck.arrays.filter((a) => !a.name.includes(":")),
+        ck.dir,
+      );
+      opt.importArrays(
+        ck.arrays.filter((a) => a.name.includes(":")),
+        state.optStep,
+        ck.dir,
+      );
       log(`resumed from ${ck.dir} at iteration ${state.it}/${state.budget}`);
     } else {
       if (opts.resume && opts.runDir) log(`no checkpoint in ${opts.runDir}: starting a fresh run`);
@@ -275,7 +284,16 @@ class Runner {
     this.stepsThisCall += 1;
     const ms = performance.now() - t0;
     this.progress?.update(this.state.it, `loss ${r.loss.toFixed(4)}`);
-    await this.opts.events?.onStep?.({ it: this.state.it, budget: this.state.budget, loss: r.loss, lr, cases: indices, organLoss: r.perCase.map((c) => c.organLoss), ms, memory: this.snapshot() });
+    await this.opts.events?.onStep?.({
+      it: this.state.it,
+      budget: this.state.budget,
+      loss: r.loss,
+      lr,
+      cases: indices,
+      organLoss: r.perCase.map((c) => c.organLoss),
+      ms,
+      memory: this.snapshot(),
+    });
     return r;
   }
 
@@ -305,7 +323,8 @@ class Runner {
 
   /** Stream positions below this one have all arrived (at some rank). */
   private arrivedPrefix(): number {
-    const R = this.ranks.length, B = this.cfg.batchSize;
+    const R = this.ranks.length,
+      B = this.cfg.batchSize;
     const len = rankStreamLength(this.stream.length, B, R);
     return Math.min(...this.ranks.map((k, r) => (k.st.pos < len ? rankStreamIndex(k.st.pos, r, B, R) : usableStreamLength(this.stream.length, B, R))));
   }
@@ -361,7 +380,10 @@ class Runner {
     while (st.it < st.budget) {
       for (let r = 0; r < this.ranks.length; r++) await this.untilReplay(st, r);
       const picked = this.ranks.map((k) => k.memory.sample(B, k.rng));
-      const res = await this.step(picked.flat(), picked.flatMap((p, r) => p.map(() => this.ranks[r].rng)));
+      const res = await this.step(
+        picked.flat(),
+        picked.flatMap((p, r) => p.map(() => this.ranks[r].rng)),
+      );
       picked.forEach((p, r) => this.ranks[r].memory.observeBatch(p, res.perCase.slice(r * B, (r + 1) * B)));
       let replayed = false;
       for (const k of this.ranks) {
@@ -389,7 +411,10 @@ class Runner {
       }
       const picked = st.order.slice(st.posInEpoch, st.posInEpoch + B);
       st.posInEpoch += picked.length;
-      await this.step(picked, picked.map(() => this.rng));
+      await this.step(
+        picked,
+        picked.map(() => this.rng),
+      );
       if (await this.afterStep()) return true;
     }
     if (st.posInEpoch >= st.order.length && st.order.length > 0) {

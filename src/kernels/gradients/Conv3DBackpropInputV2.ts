@@ -24,8 +24,7 @@ export function registerConv3dTransposeGradient(): void {
       const { strides, pad } = attrs as unknown as { strides: [number, number, number]; pad: "valid" | "same" };
       return {
         dy: () => tf.conv3d(g, filter, strides, pad),
-        filter: () =>
-          tf.engine().runKernel("Conv3DBackpropFilterV2", { x: g, dy }, { strides, pad, filterShape: filter.shape }) as tf.Tensor5D,
+        filter: () => tf.engine().runKernel("Conv3DBackpropFilterV2", { x: g, dy }, { strides, pad, filterShape: filter.shape }) as tf.Tensor5D,
       };
     },
   });

@@ -27,7 +27,11 @@ export function batchMatMulConfig(stockConfig: tf.KernelConfig): tf.KernelConfig
       const temps: TensorInfo[] = [];
       const keep = (t: TensorInfo) => (temps.push(t), t);
       const plain = (x: TensorInfo, y: TensorInfo) =>
-        stock({ inputs: { a: x, b: y } as never, backend: args.backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } as never }) as TensorInfo;
+        stock({
+          inputs: { a: x, b: y } as never,
+          backend: args.backend,
+          attrs: { ...args.attrs, transposeA: false, transposeB: false } as never,
+        }) as TensorInfo;
       const swapLast = (t: TensorInfo) => {
         const perm = t.shape.map((_, i) => i);
         [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];

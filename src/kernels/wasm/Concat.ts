@@ -18,8 +18,17 @@ export function concatConfig(stock: tf.KernelFunc): tf.KernelConfig {
       const parts = inputs.filter((t) => size(t) > 0);
       if (!fast || parts.length < 2 || !parts.every(fourBytes)) return stock(args);
       const axis = tf.util.parseAxisParam((args.attrs as unknown as tf.ConcatAttrs).axis, parts[0].shape)[0];
-      tf.backend_util.assertParamsConsistent(parts.map((t) => t.shape), axis);
-      const out = backend.makeOutput(tf.backend_util.computeOutShape(parts.map((t) => t.shape), axis), parts[0].dtype);
+      tf.backend_util.assertParamsConsistent(
+        parts.map((t) => t.shape),
+        axis,
+      );
+      const out = backend.makeOutput(
+        tf.backend_util.computeOutShape(
+          parts.map((t) => t.shape),
+          axis,
+        ),
+        parts[0].dtype,
+      );
       const rows = parts[0].shape.slice(0, axis).reduce((a, b) => a * b, 1);
       const inner = parts.map((t) => size(t) / rows);
       const total = inner.reduce((a, b) => a + b, 0);

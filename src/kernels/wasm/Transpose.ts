@@ -21,7 +21,10 @@ export function transposeConfig(stock: tf.KernelConfig): tf.KernelConfig {
       const n = x.shape.length;
       const moved = perm.some((p, i) => p !== i);
       if (!fast || !fourBytes(x) || n < 2 || !moved || x.shape.some((d) => d === 0)) return stock.kernelFunc(args);
-      const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
+      const out = backend.makeOutput(
+        perm.map((p) => x.shape[p]),
+        x.dtype,
+      );
       const xp = backend.typedArrayFromHeap(x).byteOffset;
       const op = backend.typedArrayFromHeap(out).byteOffset;
       const strides = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((a, b) => a * b, 1));

@@ -34,11 +34,12 @@ export function wasmArena(backend: WasmBackendLike): ConvArena<WasmBuf> {
   const ptr = (buf: WasmBuf, b: number, perItem: number) => view(buf).byteOffset + 4 * b * perItem;
   const item = (g: ConvGeometry) => g.inD * g.inH * g.inW * g.cin;
   const wasmLoops: ColumnLoops<WasmBuf> | undefined = fast && {
-        im2col: (g: ConvGeometry, x: WasmBuf, b: number, l0: number, l1: number, col: WasmBuf) => fast.im2col(g, ptr(x, b, item(g)), l0, l1, ptr(col, 0, 0)),
-        col2imAdd: (g: ConvGeometry, col: WasmBuf, b: number, l0: number, l1: number, dx: WasmBuf) => fast.col2imAdd(g, ptr(col, 0, 0), l0, l1, ptr(dx, b, item(g))),
-        im2colTransposed: (g: ConvGeometry, x: WasmBuf, b: number, l0: number, l1: number, colT: WasmBuf) =>
-          fast.im2colTransposed(g, ptr(x, b, item(g)), l0, l1, ptr(colT, 0, 0)),
-      };
+    im2col: (g: ConvGeometry, x: WasmBuf, b: number, l0: number, l1: number, col: WasmBuf) => fast.im2col(g, ptr(x, b, item(g)), l0, l1, ptr(col, 0, 0)),
+    col2imAdd: (g: ConvGeometry, col: WasmBuf, b: number, l0: number, l1: number, dx: WasmBuf) =>
+      fast.col2imAdd(g, ptr(col, 0, 0), l0, l1, ptr(dx, b, item(g))),
+    im2colTransposed: (g: ConvGeometry, x: WasmBuf, b: number, l0: number, l1: number, colT: WasmBuf) =>
+      fast.im2colTransposed(g, ptr(x, b, item(g)), l0, l1, ptr(colT, 0, 0)),
+  };
   const jsLoops = jsColumnLoops(view);
   // Chosen per call, so tests can switch to the JavaScript loops (useJavaScriptColumnLoops).
   const columns: ColumnLoops<WasmBuf> = {

@@ -32,6 +32,5 @@ export function wasmColumns(backend: WasmBackendLike): WasmColumns | undefined {
   return compiled.get(backend) ?? undefined;
 }
 
-
 /** Tensors the copy kernels move as 4-byte words (other dtypes go to the stock kernels). */
 export const fourBytes = (t: TensorInfo): boolean => t.dtype === "float32" || t.dtype === "int32";

@@ -22,7 +22,8 @@ const TILE = 64; // rows (m) and columns (co) of a workgroup's tile
 const KSTEP = 16; // voxels staged per iteration
 
 function filterGradProgram(M: number, N: number, chunks: number) {
-  const tilesM = Math.ceil(M / TILE), tilesN = Math.ceil(N / TILE);
+  const tilesM = Math.ceil(M / TILE),
+    tilesN = Math.ceil(N / TILE);
   return {
     variableNames: ["x", "dy"],
     outputShape: [chunks, M, N],
@@ -140,15 +141,39 @@ export function conv3dFilterGradWebGpu(args: { inputs: Record<string, Info>; bac
   const { x, dy } = args.inputs;
   const backend = args.backend as WebGpuBackendLike;
   const { strides, pad, filterShape } = args.attrs as unknown as { strides: [number, number, number] | number; pad: "same" | "valid"; filterShape: number[] };
-  const info = tf.backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filterShape as [number, number, number, number, number], strides, 1, pad);
+  const info = tf.backend_util.computeConv3DInfo(
+    x.shape as [number, number, number, number, number],
+    filterShape as [number, number, number, number, number],
+    strides,
+    1,
+    pad,
+  );
   const [kd, kh, kw, cin, cout] = filterShape;
-  const M = kd * kh * kw * cin, N = cout;
+  const M = kd * kh * kw * cin,
+    N = cout;
   const K = info.batchSize * info.outDepth * info.outHeight * info.outWidth;
   const { chunks, kc } = chunkPlan(M, N, K);
   const i32 = (v: number) => ({ type: "int32", data: [v] });
   const uniforms = [
-    M, N, K, kc, cin, kw, kh, info.inDepth, info.inHeight, info.inWidth, info.outDepth, info.outHeight, info.outWidth,
-    info.strideDepth, info.strideHeight, info.strideWidth, info.padInfo.front, info.padInfo.top, info.padInfo.left,
+    M,
+    N,
+    K,
+    kc,
+    cin,
+    kw,
+    kh,
+    info.inDepth,
+    info.inHeight,
+    info.inWidth,
+    info.outDepth,
+    info.outHeight,
+    info.outWidth,
+    info.strideDepth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.front,
+    info.padInfo.top,
+    info.padInfo.left,
   ].map(i32);
   const partial = backend.runWebGPUProgram(filterGradProgram(M, N, chunks), [x, dy], "float32", uniforms);
   const summed = backend.runWebGPUProgram(sumChunksProgram(chunks, M * N), [partial], "float32", [i32(chunks), i32(M * N)]);

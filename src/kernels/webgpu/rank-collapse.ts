@@ -16,8 +16,26 @@ type KernelFunc = (args: { inputs: Record<string, Info>; backend: tf.KernelBacke
 
 /** Kernels that run tfjs-webgpu's BinaryOpProgram (broadcasting, two inputs). */
 export const BINARY_KERNELS = [
-  "Add", "Sub", "Multiply", "RealDiv", "FloorDiv", "Maximum", "Minimum", "SquaredDifference", "Pow", "Prelu",
-  "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr", "Atan2", "Mod",
+  "Add",
+  "Sub",
+  "Multiply",
+  "RealDiv",
+  "FloorDiv",
+  "Maximum",
+  "Minimum",
+  "SquaredDifference",
+  "Pow",
+  "Prelu",
+  "Equal",
+  "NotEqual",
+  "Greater",
+  "GreaterEqual",
+  "Less",
+  "LessEqual",
+  "LogicalAnd",
+  "LogicalOr",
+  "Atan2",
+  "Mod",
 ];
 
 /**
