@@ -155,7 +155,7 @@ test("run planning lists each run the notebooks need once; the figures reuse Tab
     const keys = all.map((r) => r.key);
     assert.equal(new Set(keys).size, keys.length, `${profile}: a run planned twice`);
     // Table 1: 3 memory sizes + repeated; Table 2: LM, DM, 3 SM, repeated; one run per seed each.
-    const perSeed = s.table1.memorySizes.length + 1 + 2 + s.table2.topKs.length + 1;
+    const perSeed = s.table1.memorySizes.length + 1 + 2 + s.table2.topOneInKs.length + 1;
     assert.equal(all.length, perSeed * s.seeds.length, `${profile}: plan size`);
     const t2 = new Set(plannedRuns(s, [T2]).map((r) => r.key));
     for (const r of plannedRuns(s, [F2, F3])) assert.ok(t2.has(r.key), `${r.key}: a figure run that Table 2 does not have`);
@@ -171,7 +171,7 @@ test("run planning lists each run the notebooks need once; the figures reuse Tab
 
 test("a notebook's missing runs are an error naming them and the command that trains them", () => {
   const s = { ...experimentSettings("smoke"), resultsDir: tempDir("massive-results-") };
-  const methods = [{ label: "LM", spec: { dataset: "stream" as const, strategy: "lm" as const, memory: 4, samplingRate: 1, topK: 4, epochs: 1 } }];
+  const methods = [{ label: "LM", spec: { dataset: "stream" as const, strategy: "lm" as const, memory: 4, samplingRate: 1, topOneInK: 4, epochs: 1 } }];
   assert.throws(
     () => loadMethods(s, methods, ["03-figure2-forgetting"]),
     (e: unknown) =>

@@ -114,7 +114,7 @@ test("npm run reproduce, killed during a run and rerun, keeps finished runs and 
 /** A made-up result for a planned run: DM beats LM in every seed, and LM's Dice on D8 is 0 (0/0 drops). */
 function fakeResult(r: PlannedRun): RunResult {
   const base: Record<string, number> = { lm: 0.3, dm: 0.4, sm: 0.45, repeated: 0.44 };
-  const average = base[r.spec.strategy] + 0.01 * r.spec.seed + (r.spec.strategy === "sm" ? 0.002 * r.spec.topK : 0);
+  const average = base[r.spec.strategy] + 0.01 * r.spec.seed + (r.spec.strategy === "sm" ? 0.002 * r.spec.topOneInK : 0);
   const siteEnds =
     r.spec.dataset === "stream" && r.spec.strategy !== "repeated"
       ? SITES.map((x, i) => ({

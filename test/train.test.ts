@@ -139,7 +139,7 @@ test("massive train refuses bad flags and bad data with a clear message", () => 
   const data = smokePrepared();
   let r = massive(["train", "--strategy", "xx", "--data", data, "--out", tempDir()]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--strategy must be lm, dm, sm or repeated/);
+  assert.match(r.stderr, /--strategy must be one of lm, dm, sm, repeated/);
   r = massive(["train", "--strategy", "lm", "--data", data, "--out", tempDir(), "--memory", "0"]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /memory size must be a positive integer/);

@@ -77,7 +77,7 @@ export const trainCommand: CommandSpec = {
     const overrides: Partial<TrainConfig> = { seed: parseIntFlag(v.seed, "seed", "train", 1) };
     if (v.memory !== undefined) overrides.memorySize = parseIntFlag(v.memory, "memory", "train", 0);
     if (v["sampling-rate"] !== undefined) overrides.samplingRate = parseIntFlag(v["sampling-rate"], "sampling-rate", "train", 0);
-    if (v["top-k"] !== undefined) overrides.topK = parseIntFlag(v["top-k"], "top-k", "train", 0);
+    if (v["top-k"] !== undefined) overrides.topOneInK = parseIntFlag(v["top-k"], "top-k", "train", 0);
     if (v["limit-num-seen-coeff"] !== undefined) {
       const c = Number(v["limit-num-seen-coeff"]);
       if (!(c >= 0)) throw new UsageError(`massive train: --limit-num-seen-coeff must be a number >= 0 (0: off), got "${v["limit-num-seen-coeff"]}"`);

@@ -32,9 +32,12 @@ export function table1Methods(s: ExperimentSettings): MethodPlan[] {
   return [
     ...t.memorySizes.map((n) => ({
       label: `LM N=${n}`,
-      spec: { dataset: "single-site" as const, strategy: "lm" as const, memory: n, samplingRate: t.samplingRate, topK: 4, epochs: t.epochs },
+      spec: { dataset: "single-site" as const, strategy: "lm" as const, memory: n, samplingRate: t.samplingRate, topOneInK: 4, epochs: t.epochs },
     })),
-    { label: `Repeated (${t.epochs} epochs)`, spec: { dataset: "single-site", strategy: "repeated", memory: 1, samplingRate: 1, topK: 4, epochs: t.epochs } },
+    {
+      label: `Repeated (${t.epochs} epochs)`,
+      spec: { dataset: "single-site", strategy: "repeated", memory: 1, samplingRate: 1, topOneInK: 4, epochs: t.epochs },
+    },
   ];
 }
 
@@ -46,14 +49,14 @@ export function table2Methods(s: ExperimentSettings, only?: readonly string[]): 
   const t = s.table2;
   const base = { dataset: "stream" as const, memory: t.memory, samplingRate: t.samplingRate, epochs: t.epochs, forgettingSites: s.forgettingSites };
   const all: MethodPlan[] = [
-    { label: "LM", spec: { ...base, strategy: "lm", topK: 4 } },
-    { label: "DM", spec: { ...base, strategy: "dm", topK: 4 } },
+    { label: "LM", spec: { ...base, strategy: "lm", topOneInK: 4 } },
+    { label: "DM", spec: { ...base, strategy: "dm", topOneInK: 4 } },
     // Figure 2 needs the forgetting evaluations of LM, DM and SM top 25% only.
-    ...t.topKs.map((k) => ({
+    ...t.topOneInKs.map((k) => ({
       label: `SM top ${(100 / k).toFixed(1).replace(/\.0$/, "")}%`,
-      spec: { ...base, strategy: "sm" as const, topK: k, forgettingSites: k === 4 ? s.forgettingSites : undefined },
+      spec: { ...base, strategy: "sm" as const, topOneInK: k, forgettingSites: k === 4 ? s.forgettingSites : undefined },
     })),
-    { label: `Repeated (${t.epochs} epochs)`, spec: { dataset: "stream", strategy: "repeated", memory: 1, samplingRate: 1, topK: 4, epochs: t.epochs } },
+    { label: `Repeated (${t.epochs} epochs)`, spec: { dataset: "stream", strategy: "repeated", memory: 1, samplingRate: 1, topOneInK: 4, epochs: t.epochs } },
   ];
   return only ? all.filter((m) => only.some((o) => m.label === o || (o === "Repeated" && m.label.startsWith("Repeated")))) : all;
 }

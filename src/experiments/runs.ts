@@ -16,7 +16,7 @@ export interface RunSpec {
   strategy: Strategy;
   memory: number;
   samplingRate: number;
-  topK: number;
+  topOneInK: number;
   epochs: number;
   seed: number;
   /** Evaluate on these sites' test cases at every later site end (Figure 2). */
@@ -53,7 +53,7 @@ export function runConfig(s: ExperimentSettings, spec: RunSpec): TrainConfig {
   return defaultConfig(s.profile, spec.strategy, {
     memorySize: spec.memory,
     samplingRate: spec.samplingRate,
-    topK: spec.topK,
+    topOneInK: spec.topOneInK,
     epochs: spec.epochs,
     seed: spec.seed,
   });
@@ -62,7 +62,7 @@ export function runConfig(s: ExperimentSettings, spec: RunSpec): TrainConfig {
 /** A readable name with a hash of everything that makes the run: a changed setting is a new run. */
 export function runKey(spec: RunSpec, config: TrainConfig): string {
   const hash = createHash("sha1").update(JSON.stringify({ spec, config })).digest("hex").slice(0, 10);
-  const k = spec.strategy === "sm" ? `-k${spec.topK}` : "";
+  const k = spec.strategy === "sm" ? `-k${spec.topOneInK}` : "";
   const size = spec.strategy === "repeated" ? `e${spec.epochs}` : `n${spec.memory}-s${spec.samplingRate}${k}`;
   return `${spec.dataset}-${spec.strategy}-${size}-seed${spec.seed}-${hash}`;
 }

@@ -24,8 +24,8 @@ export interface TrainConfig {
   memorySize: number;
   /** Sampling rate S: replays per arrival. */
   samplingRate: number;
-  /** SM: protect the top 1/K by entropy (8 / 4 / 2 = top 12.5 / 25 / 50 %). */
-  topK: number;
+  /** SM: protect the top 1/K by entropy; this is K (8 / 4 / 2 = top 12.5 / 25 / 50 %; `--top-k`). */
+  topOneInK: number;
   /** Repeated baseline: epochs. */
   epochs: number;
   batchSize: number;
@@ -102,7 +102,7 @@ export function defaultConfig(profile: ProfileName, strategy: Strategy, override
     strategy,
     memorySize: d.memorySize,
     samplingRate: d.samplingRate,
-    topK: TRAINING.topKEntropy,
+    topOneInK: TRAINING.topKEntropy,
     epochs: d.epochs,
     batchSize: 1,
     lr: d.lr,
@@ -133,7 +133,7 @@ export function validateConfig(c: TrainConfig): void {
   const posInt = (v: number, name: string) => (!Number.isInteger(v) || v < 1) && bad(`${name} must be a positive integer, got ${v}`);
   posInt(c.memorySize, "memory size");
   posInt(c.samplingRate, "sampling rate");
-  posInt(c.topK, "top-k");
+  posInt(c.topOneInK, "top-k");
   posInt(c.epochs, "epochs");
   posInt(c.batchSize, "batch size");
   posInt(c.checkpointEvery, "checkpoint interval");
@@ -168,4 +168,12 @@ export function rankCount(c: Pick<TrainConfig, "ranks">): number {
 /** Each rank's memory: floor(N / R) items, as the reference's `int(args.memory_size / world_size)`. */
 export function memoryPerRank(c: Pick<TrainConfig, "memorySize" | "ranks">): number {
   return Math.floor(c.memorySize / rankCount(c));
+}
+
+/** A config saved by an older kit, in today's names (`topK` became `topOneInK`). */
+export function upgradeConfig(c: TrainConfig): TrainConfig {
+  const old = c as TrainConfig & { topK?: number };
+  if (old.topOneInK !== undefined || old.topK === undefined) return c;
+  const { topK, ...rest } = old;
+  return { ...rest, topOneInK: topK };
 }

@@ -60,7 +60,7 @@ const FLAG_OF: Record<string, string> = {
   strategy: "--strategy",
   memorySize: "--memory",
   samplingRate: "--sampling-rate",
-  topK: "--top-k",
+  topOneInK: "--top-k",
   epochs: "--epochs",
   lr: "--lr",
   roi: "--roi",

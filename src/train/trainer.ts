@@ -18,7 +18,7 @@ import { AdamW } from "./adamw.js";
 import { CaseStore } from "./cases.js";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { checkResume, dataFingerprint, type DataFingerprint } from "./resume-check.js";
-import { memoryPerRank, rankCount, validateConfig, type TrainConfig } from "./config.js";
+import { memoryPerRank, rankCount, upgradeConfig, validateConfig, type TrainConfig } from "./config.js";
 import type { TrainEvents } from "./events.js";
 import { cosineLr, onlineBudget, rankStreamIndex, rankStreamLength, usableStreamLength } from "./schedule.js";
 import { trainStep } from "./step.js";
@@ -115,7 +115,7 @@ function freshState(cfg: TrainConfig, streamLength: number): RunState {
     pos: 0,
     pendingReplays: 0,
     rng: rankRng(cfg.seed, r),
-    memory: createMemory(kind, memoryPerRank(cfg), cfg.topK, cfg.polyakGamma, maxNumSeen).toJSON(),
+    memory: createMemory(kind, memoryPerRank(cfg), cfg.topOneInK, cfg.polyakGamma, maxNumSeen).toJSON(),
   });
   const [first, ...more] = Array.from({ length: R }, (_, r) => rank(r));
   return {
@@ -164,7 +164,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
     if (opts.resume && opts.runDir && hasCheckpoint(opts.runDir)) {
       const ck = loadCheckpoint<RunState>(opts.runDir);
-      state = ck.state;
+      state = { ...ck.state, config: upgradeConfig(ck.state.config) };
       resumed = true;
       if (state.kind === "online" && rankStates(state).length !== rankCount(state.config)) {
         throw new Error(
