@@ -1,6 +1,7 @@
 /** The benchmark networks, their training steps, and their convolution FLOP counts. */
 import * as tf from "@tensorflow/tfjs";
-import { PAPER_WIDTHS, type ModelConfig } from "../src/model/universal-unet.js";
+import type { ModelConfig } from "../src/model/universal-unet.js";
+import { PAPER_WIDTHS } from "../src/profiles.js";
 import { AdamW } from "../src/train/adamw.js";
 import { createModel } from "../src/model/create.js";
 import { defaultConfig } from "../src/train/config.js";

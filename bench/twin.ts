@@ -22,7 +22,7 @@ import { evaluateSplit } from "../src/eval/evaluate.js";
 import type { DiceSummary } from "../src/eval/dice.js";
 import type { UniversalUNet } from "../src/model/universal-unet.js";
 import { profileByName, type ProfileName } from "../src/profiles.js";
-import { CaseStore } from "../src/train/cases.js";
+import { CaseStore } from "../src/data/case-store.js";
 import { defaultConfig, validateConfig } from "../src/train/config.js";
 import type { DiceForm } from "../src/model/loss.js";
 import type { InitScheme } from "../src/model/params.js";

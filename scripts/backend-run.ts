@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { backendReport, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
 import { defaultConfig } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
-import { CaseStore } from "../src/train/cases.js";
+import { CaseStore } from "../src/data/case-store.js";
 import { evaluateSplit } from "../src/eval/evaluate.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 

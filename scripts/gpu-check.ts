@@ -20,8 +20,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, writeSync } from 
 import { cpus, hostname, totalmem, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backendReport, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
-import { runPhantomSet } from "../data-prep/phantom-set.js";
-import { runPrep } from "../data-prep/prep.js";
+import { runPhantomSet } from "../src/data/prep/phantom-set.js";
+import { runPrep } from "../src/data/prep/prep.js";
 import { PROFILES } from "../src/profiles.js";
 import { kitRoot } from "../src/util/paths.js";
 import { smokeRun, type SmokeRun } from "./backend-run.js";

@@ -9,7 +9,7 @@ import fs, { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } f
 import { syncBuiltinESMExports } from "node:module";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
-import { caseIdFromPath, runPrep } from "../data-prep/prep.js";
+import { caseIdFromPath, runPrep } from "../src/data/prep/prep.js";
 import { parseListFile } from "../src/data/listfile.js";
 import { readManifest } from "../src/data/manifest.js";
 import { encodeNifti, NiftiError, parseNifti, readNifti, writeNifti } from "../src/data/nifti.js";

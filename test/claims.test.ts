@@ -7,7 +7,7 @@ import { tCdf, tQuantile } from "../src/eval/student-t.js";
 import { forgettingClaims } from "../src/experiments/claims.js";
 import { forgettingRows, meanRelativeDrop } from "../src/experiments/forgetting.js";
 import { EXPERIMENT_NOTEBOOKS, F2, F3, plannedRuns, T1, T2 } from "../src/experiments/plan.js";
-import { describeDifference } from "../src/experiments/report.js";
+import { describeDifference } from "../src/experiments/report-md.js";
 import { loadMethods, MissingRunsError, type MethodResults } from "../src/experiments/results.js";
 import type { RunResult } from "../src/experiments/runs.js";
 import { experimentSettings } from "../src/experiments/settings.js";

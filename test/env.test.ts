@@ -14,7 +14,7 @@ function sources(dir: string): string[] {
 
 test("every MASSIVE_* variable is declared in src/env.ts and read only through it", () => {
   const root = kitRoot();
-  const files = ["src", "scripts", "data-prep", "bench"].flatMap((d) => sources(join(root, d))).filter((f) => !f.endsWith(join("src", "env.ts")));
+  const files = ["src", "scripts", "bench"].flatMap((d) => sources(join(root, d))).filter((f) => !f.endsWith(join("src", "env.ts")));
   const direct: string[] = [];
   const named = new Set<string>();
   for (const f of files) {

@@ -1,7 +1,7 @@
 /** A small prepared smoke stream, made once per test process. */
 import { join } from "node:path";
-import { runPhantomSet } from "../data-prep/phantom-set.js";
-import { runPrep } from "../data-prep/prep.js";
+import { runPhantomSet } from "../src/data/prep/phantom-set.js";
+import { runPrep } from "../src/data/prep/prep.js";
 import { PROFILES } from "../src/profiles.js";
 import { tempDir } from "./helpers.js";
 

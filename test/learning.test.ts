@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runPhantomSet } from "../data-prep/phantom-set.js";
-import { runPrep } from "../data-prep/prep.js";
+import { runPhantomSet } from "../src/data/prep/phantom-set.js";
+import { runPrep } from "../src/data/prep/prep.js";
 import { className } from "../src/data/ontology.js";
 import { evaluateSplit } from "../src/eval/evaluate.js";
 import { PROFILES } from "../src/profiles.js";

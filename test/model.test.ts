@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { organRatioWeights, oneHotTarget, partialLabelLoss } from "../src/model/loss.js";
-import { PAPER_WIDTHS, UniversalUNet } from "../src/model/universal-unet.js";
+import { UniversalUNet } from "../src/model/universal-unet.js";
+import { PAPER_WIDTHS } from "../src/profiles.js";
 import { loadTextEmbedding } from "../src/model/create.js";
 import { Rng } from "../src/util/rng.js";
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runPrep } from "../data-prep/prep.js";
+import { runPrep } from "../src/data/prep/prep.js";
 import { readManifest } from "../src/data/manifest.js";
 import { readLabelNifti, readNifti } from "../src/data/nifti.js";
 import { realCtPaths, tempDir } from "./helpers.js";

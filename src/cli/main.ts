@@ -2,12 +2,12 @@
 import { releaseWebGpu } from "../backend.js";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { checkCaseIds, runPrep } from "../../data-prep/prep.js";
+import { checkCaseIds, runPrep } from "../data/prep/prep.js";
 import { readListFile } from "../data/listfile.js";
 import { DEFAULT_MAX_VOXELS } from "../data/nifti.js";
 import { MANIFEST_NAME, readManifest } from "../data/manifest.js";
-import { runPhantomSet } from "../../data-prep/phantom-set.js";
-import { writePhantomFigure } from "../../data-prep/phantom-figure.js";
+import { runPhantomSet } from "../data/prep/phantom-set.js";
+import { writePhantomFigure } from "../report/phantom-figure.js";
 import { templateClasses, templateKeys } from "../data/ontology.js";
 import { profileByName } from "../profiles.js";
 import { evalCommand, trainCommand } from "./train-commands.js";

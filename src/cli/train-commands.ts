@@ -3,8 +3,8 @@ import { resolve } from "node:path";
 import { initBackend, describeBackend } from "../backend.js";
 import { evaluateSplit } from "../eval/evaluate.js";
 import { formatDiceSummary } from "../report/dice-table.js";
-import { profileByName, type ProfileName } from "../profiles.js";
-import { CaseStore } from "../train/cases.js";
+import { PROFILES, profileByName, type ProfileName, type TrainDefaults } from "../profiles.js";
+import { CaseStore } from "../data/case-store.js";
 import { hasCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
 import { MEMORY_KINDS } from "../memory/policies/index.js";
 import { STRATEGIES, defaultConfig, describeStrategies, type Strategy, type TrainConfig } from "../train/config.js";
@@ -13,6 +13,13 @@ import { removeStaleTemps } from "../util/atomic.js";
 import { createModel } from "../model/create.js";
 import { train, type RunState } from "../train/trainer.js";
 import { asUsage, outFolder, parseIntFlag, parseVec3, requireString, UsageError, type CommandSpec } from "./args.js";
+
+/** A training default of every profile, for --help: "smoke 0.001, mini 0.002, paper 0.0001". */
+function perProfile(pick: (t: TrainDefaults) => number): string {
+  return Object.values(PROFILES)
+    .map((p) => `${p.name} ${pick(p.train)}`)
+    .join(", ");
+}
 
 function parseSites(v: unknown): string[] | undefined {
   return typeof v === "string" && v ? v.split(",").map((s) => s.trim()) : undefined;
@@ -49,18 +56,17 @@ export const trainCommand: CommandSpec = {
     profile: "defaults for model widths, patch, N, S, epochs (smoke, mini, paper)",
     data: "prepared folder (from massive prep / npm run demo)",
     out: "run folder: config.json, metrics.jsonl, checkpoint/, final-eval.json",
-    memory: "memory size N (online strategies)",
-    "sampling-rate": "replays per arriving case S",
+    memory: `memory size N (online strategies; default: ${perProfile((t) => t.memorySize)})`,
+    "sampling-rate": `replays per arriving case S (default: ${perProfile((t) => t.samplingRate)})`,
     "top-k": "SM: protect the top 1/K by entropy (8, 4, 2 = top 12.5, 25, 50 %)",
     "limit-num-seen-coeff": "DM/SM: drop items once seen C * S times (the reference's limit_num_seen_coeff; default off)",
-    epochs: "repeated: number of epochs",
-    ranks:
-      "online strategies: emulate R data-parallel GPUs (default: smoke and mini 1, paper 4, as the paper's 4 GPUs): each rank takes an interleaved 1/R of the stream into its own memory of floor(N / R) items, each step trains one batch (B = 1) per rank with the gradients averaged, the budget is counted per rank",
+    epochs: `repeated: number of epochs (default: ${perProfile((t) => t.epochs)})`,
+    ranks: `online strategies: emulate R data-parallel GPUs (default: ${perProfile((t) => t.ranks)}; the paper ran 4 GPUs): each rank takes an interleaved 1/R of the stream into its own memory of floor(N / R) items, each step trains one batch (B = 1) per rank with the gradients averaged, the budget is counted per rank`,
     seed: "seed of the model, sampling and augmentation",
     sites: "train only on these sites' cases (e.g. S1 for the single-site set)",
     "checkpoint-every": "iterations between checkpoints",
-    lr: "base learning rate (default: the profile's; smoke 1e-3, mini 2e-3, paper 1e-4)",
-    warmup: "fraction of the budget with a linear learning-rate warm-up (default: smoke 0, mini 0.1, paper 0)",
+    lr: `base learning rate (default: ${perProfile((t) => t.lr)})`,
+    warmup: `fraction of the budget with a linear learning-rate warm-up (default: ${perProfile((t) => t.warmup)})`,
     roi: "patch size x,y,z (multiples of 8; default from the profile)",
     init: "start the backbone from a PyTorch checkpoint in the Models Genesis UNet3D naming (e.g. Genesis_Chest_CT.pt); logs which parameters were loaded and which were left at their initialisation",
     resume:
@@ -171,7 +177,7 @@ export const evalCommand: CommandSpec = {
       const store = new CaseStore(data, info.config.roi);
       const ev = await evaluateSplit(model, store, info.config.roi, { split, sites: parseSites(v.sites), postprocess: !v["no-postprocess"] });
       const outFile = typeof v.out === "string" ? resolve(v.out) : resolve(runDir, "eval.json");
-      const { writeJsonAtomic } = await import("../train/run-dir.js");
+      const { writeJsonAtomic } = await import("../util/atomic.js");
       writeJsonAtomic(outFile, { checkpointIteration: ck.state.it, data, split, postprocess: !v["no-postprocess"], ...ev });
       console.log(formatDiceSummary(ev.summary));
       console.log(`eval: written to ${outFile}`);

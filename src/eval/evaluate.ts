@@ -8,7 +8,7 @@ import { classCounts, classMask } from "../data/post-label.js";
 import { dice, summariseDice, type CaseDice, type DiceSummary } from "./dice.js";
 import { classesNeeded, postprocessCase } from "./postprocess.js";
 import { foregroundThreshold, slidingWindow, type Blend } from "./sliding-window.js";
-import type { CaseStore, TrainingCase } from "../train/cases.js";
+import type { CaseStore, TrainingCase } from "../data/case-store.js";
 import { Progress } from "../util/progress.js";
 
 export interface EvaluateOptions {

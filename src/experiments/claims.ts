@@ -9,7 +9,7 @@ import { F2, F3, T1, T2 } from "./plan.js";
 import type { MethodResults } from "./results.js";
 import type { RunResult } from "./runs.js";
 import type { ExperimentSettings } from "./settings.js";
-import { meanStoredEntropy, olderShare, strategyName } from "./tables.js";
+import { meanStoredEntropy, olderShare, strategyName } from "./table-rows.js";
 
 /**
  * "About as good" / "matches or beats": not worse by more than this much Average Dice. The paper's own

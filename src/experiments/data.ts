@@ -1,8 +1,8 @@
 /** The synthetic data a profile's notebooks use, generated and prepared once under work/<profile>/. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { runPhantomSet } from "../../data-prep/phantom-set.js";
-import { runPrep } from "../../data-prep/prep.js";
+import { runPhantomSet } from "../data/prep/phantom-set.js";
+import { runPrep } from "../data/prep/prep.js";
 import { profileByName } from "../profiles.js";
 import type { ExperimentSettings } from "./settings.js";
 

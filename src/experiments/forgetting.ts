@@ -10,7 +10,7 @@ import type { Row } from "../report/tables.js";
 import type { MethodResults } from "./results.js";
 import type { RunResult } from "./runs.js";
 import type { ExperimentSettings } from "./settings.js";
-import { meanSd, strategyName } from "./tables.js";
+import { meanSd, strategyName } from "./table-rows.js";
 
 const order = (site: string) => SITES.findIndex((x) => x.id === site);
 

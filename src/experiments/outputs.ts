@@ -11,7 +11,7 @@ import { showFigure, showHtml, showMarkdown, inNotebook } from "../report/displa
 import { exportFigure } from "../report/export.js";
 import type { PlotlyFigure } from "../report/plots.js";
 import { rowsToHtml, toDataFrame, writeCsv, type Row } from "../report/tables.js";
-import { writeJsonAtomic } from "../train/run-dir.js";
+import { writeJsonAtomic } from "../util/atomic.js";
 import { kitRoot } from "../util/paths.js";
 import { experimentSettings, notebookProfile, type ExperimentSettings } from "./settings.js";
 

@@ -5,6 +5,7 @@
 import { runConfig, runKey, type RunSpec } from "./runs.js";
 import type { ExperimentSettings } from "./settings.js";
 import type { TrainConfig } from "../train/config.js";
+import { MEMORY_KINDS, MEMORY_POLICIES } from "../memory/policies/index.js";
 
 export const T1 = "01-table1-data-efficiency";
 export const T2 = "02-table2-dynamic-adaptation";
@@ -48,12 +49,16 @@ export const FIGURE_METHODS = ["LM", "DM", "SM top 25%"];
 export function table2Methods(s: ExperimentSettings, only?: readonly string[]): MethodPlan[] {
   const t = s.table2;
   const base = { dataset: "stream" as const, memory: t.memory, samplingRate: t.samplingRate, epochs: t.epochs, forgettingSites: s.forgettingSites };
+  // The memory policies in their table's order (src/memory/policies); SM once per top 1/K.
+  const online: MethodPlan[] = MEMORY_KINDS.filter((k) => k !== "sm").map((k) => ({
+    label: MEMORY_POLICIES[k].label,
+    spec: { ...base, strategy: k, topOneInK: 4 },
+  }));
   const all: MethodPlan[] = [
-    { label: "LM", spec: { ...base, strategy: "lm", topOneInK: 4 } },
-    { label: "DM", spec: { ...base, strategy: "dm", topOneInK: 4 } },
+    ...online,
     // Figure 2 needs the forgetting evaluations of LM, DM and SM top 25% only.
     ...t.topOneInKs.map((k) => ({
-      label: `SM top ${(100 / k).toFixed(1).replace(/\.0$/, "")}%`,
+      label: `${MEMORY_POLICIES.sm.label} top ${(100 / k).toFixed(1).replace(/\.0$/, "")}%`,
       spec: { ...base, strategy: "sm" as const, topOneInK: k, forgettingSites: k === 4 ? s.forgettingSites : undefined },
     })),
     { label: `Repeated (${t.epochs} epochs)`, spec: { dataset: "stream", strategy: "repeated", memory: 1, samplingRate: 1, topOneInK: 4, epochs: t.epochs } },

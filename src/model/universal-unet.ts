@@ -18,10 +18,11 @@ import {
   type ForwardContext,
 } from "./layers.js";
 import { ParamStore, type InitScheme } from "./params.js";
+import type { Widths } from "../profiles.js";
 
 export interface ModelConfig {
-  /** Channel widths [w0, w1, w2, w3, w4]: level 0 is 1->w0->w1, level k is w_k->w_k->w_(k+1). */
-  widths: [number, number, number, number, number];
+  /** Channel widths (the profile's; src/profiles.ts). */
+  widths: Widths;
   /** Pooled feature size (256 in the Universal Model). */
   featureDim: number;
   /** Channels of the per-class dynamic head (8). */
@@ -36,8 +37,6 @@ export interface ModelConfig {
    */
   inferenceBatchNorm?: "batch" | "running";
 }
-
-export const PAPER_WIDTHS: ModelConfig["widths"] = [32, 64, 128, 256, 512];
 
 /** Weights and biases of one class's dynamic head: 8x8, 8x8, 8x1 convs. */
 export function dynamicParamCount(h: number): number {

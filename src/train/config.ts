@@ -2,7 +2,6 @@
 import type { Vec3 } from "../data/volume.js";
 import { MEMORY_KINDS, MEMORY_POLICIES, type MemoryKind } from "../memory/policies/index.js";
 import type { ModelConfig } from "../model/universal-unet.js";
-import { PAPER_WIDTHS } from "../model/universal-unet.js";
 import { profileByName, type ProfileName } from "../profiles.js";
 import { TRAINING } from "../data/ontology.js";
 import type { DiceForm } from "../model/loss.js";
@@ -58,44 +57,9 @@ export interface TrainConfig {
   ranks?: number;
 }
 
-export interface TrainDefaults {
-  widths: ModelConfig["widths"];
-  /**
-   * Base learning rate. The paper's 1e-4 is for ~10^5 steps; the CPU profiles run ~10^3 steps per run,
-   * so they use 1e-3 to 2e-3 (a deviation, stated in the README). Not 3e-3 from the first step: there
-   * AdamW's first steps kill the dynamic heads' hidden units and most classes are never learned
-   * (docs/training-study.md).
-   */
-  lr: number;
-  /** Fraction of the budget with a linear learning-rate warm-up (0 in the reference). */
-  warmup: number;
-  memorySize: number;
-  samplingRate: number;
-  epochs: number;
-  checkpointEvery: number;
-  /** Data-parallel ranks of the online strategies (the paper ran 4 GPUs). */
-  ranks: number;
-}
-
-/** Profile defaults; the paper profile is the paper's setting (N 128, S 100, full widths, 96^3). */
-export const TRAIN_DEFAULTS: Record<ProfileName, TrainDefaults> = {
-  smoke: { widths: [4, 8, 16, 32, 64], lr: 1e-3, warmup: 0, memorySize: 8, samplingRate: 2, epochs: 2, checkpointEvery: 10, ranks: 1 },
-  mini: { widths: [4, 8, 16, 32, 64], lr: 2e-3, warmup: 0.1, memorySize: 8, samplingRate: 6, epochs: 6, checkpointEvery: 50, ranks: 1 },
-  paper: {
-    widths: PAPER_WIDTHS,
-    lr: TRAINING.lr,
-    warmup: 0,
-    memorySize: TRAINING.memorySizeN,
-    samplingRate: TRAINING.samplingRateS,
-    epochs: 100,
-    checkpointEvery: 500,
-    ranks: 4,
-  },
-};
-
 export function defaultConfig(profile: ProfileName, strategy: Strategy, overrides: Partial<TrainConfig> = {}): TrainConfig {
   const p = profileByName(profile);
-  const d = TRAIN_DEFAULTS[profile];
+  const d = p.train;
   const seed = overrides.seed ?? 1;
   const cfg: TrainConfig = {
     profile,

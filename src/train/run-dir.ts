@@ -5,7 +5,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../util/atomic.js";
+import { writeJsonAtomic } from "../util/atomic.js";
 import type { TrainConfig } from "./config.js";
 import type { TrainEvents } from "./events.js";
 
@@ -98,10 +98,6 @@ export class RunDir {
   writeJson(name: string, value: unknown): void {
     writeJsonAtomic(join(this.dir, name), value);
   }
-}
-
-export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, JSON.stringify(value, null, 1));
 }
 
 /** The events that write a run folder's metrics.jsonl and timing.jsonl (massive train's records). */

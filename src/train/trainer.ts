@@ -15,7 +15,8 @@ import type { UniversalUNet } from "../model/universal-unet.js";
 import { Progress } from "../util/progress.js";
 import { Rng, type RngState } from "../util/rng.js";
 import { AdamW } from "./adamw.js";
-import { CaseStore } from "./cases.js";
+import { CaseStore } from "../data/case-store.js";
+import { organRatioWeights } from "../model/loss.js";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { checkResume, dataFingerprint, type DataFingerprint } from "./resume-check.js";
 import { memoryPerRank, rankCount, upgradeConfig, validateConfig, type TrainConfig } from "./config.js";
@@ -274,7 +275,11 @@ class Runner {
     const aug = this.cfg.augment ? PAPER_AUGMENT : NO_AUGMENT;
     const batch = indices.map((i, k) => {
       const c = this.store.load(this.stream[i], i);
-      return { patch: samplePatch(c.image, c.label, this.cfg.roi, rngs[k], aug, c.template), organs: c.organs, weights: c.weights };
+      return {
+        patch: samplePatch(c.image, c.label, this.cfg.roi, rngs[k], aug, c.template),
+        organs: c.organs,
+        weights: organRatioWeights(c.classCounts, c.organs),
+      };
     });
     const lr = cosineLr(this.cfg.lr, this.state.it, this.state.budget, Math.round((this.cfg.warmup ?? 0) * this.state.budget));
     this.opts.events?.onBatch?.({ it: this.state.it + 1, batch, lr, model: this.model });

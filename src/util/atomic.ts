@@ -68,3 +68,8 @@ export function removeStaleTemps(dir: string): string[] {
   for (const n of stale) rmSync(join(dir, n), { recursive: true, force: true });
   return stale;
 }
+
+/** A JSON file written atomically (one space of indentation: small files that stay readable). */
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 1));
+}

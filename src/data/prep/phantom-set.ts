@@ -7,15 +7,15 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatListFile } from "../src/data/listfile.js";
-import { rawDatasetLabels } from "../src/data/label-transfer.js";
-import { writeNifti } from "../src/data/nifti.js";
-import { SITES } from "../src/data/ontology.js";
-import { asStored, loadPhantomTemplate, phantomGrid, randomAnatomy, renderPhantom, singleSiteLook, siteLooks, type SiteLook } from "../src/data/phantom.js";
-import type { PhantomProfile } from "../src/profiles.js";
-import type { Vec3 } from "../src/data/volume.js";
-import { Progress } from "../src/util/progress.js";
-import { Rng } from "../src/util/rng.js";
+import { formatListFile } from "../listfile.js";
+import { rawDatasetLabels } from "../label-transfer.js";
+import { writeNifti } from "../nifti.js";
+import { SITES } from "../ontology.js";
+import { asStored, loadPhantomTemplate, phantomGrid, randomAnatomy, renderPhantom, singleSiteLook, siteLooks, type SiteLook } from "../phantom.js";
+import type { PhantomProfile } from "../../profiles.js";
+import type { Vec3 } from "../volume.js";
+import { Progress } from "../../util/progress.js";
+import { Rng } from "../../util/rng.js";
 
 export interface PhantomSetOptions {
   out: string;

@@ -5,14 +5,14 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { readListFile, type ListEntry } from "../src/data/listfile.js";
-import { emptyManifest, preparedFilesProblem, readManifest, writeManifest, MANIFEST_NAME, type Manifest, type Split } from "../src/data/manifest.js";
-import { writeNifti } from "../src/data/nifti.js";
-import { PREPROCESSING, siteForTemplate, templateClasses, templateKeyFromPath, TOTALSEG_TEMPLATE_KEY } from "../src/data/ontology.js";
-import { preprocessCase, type LabelMapping, type PreprocessOptions } from "../src/data/preprocess.js";
-import type { Vec3 } from "../src/data/volume.js";
-import { removeStaleTemps } from "../src/util/atomic.js";
-import { Progress } from "../src/util/progress.js";
+import { readListFile, type ListEntry } from "../listfile.js";
+import { emptyManifest, preparedFilesProblem, readManifest, writeManifest, MANIFEST_NAME, type Manifest, type Split } from "../manifest.js";
+import { writeNifti } from "../nifti.js";
+import { PREPROCESSING, siteForTemplate, templateClasses, templateKeyFromPath, TOTALSEG_TEMPLATE_KEY } from "../ontology.js";
+import { preprocessCase, type LabelMapping, type PreprocessOptions } from "../preprocess.js";
+import type { Vec3 } from "../volume.js";
+import { removeStaleTemps } from "../../util/atomic.js";
+import { Progress } from "../../util/progress.js";
 
 export interface PrepOptions {
   list: string;

@@ -4,12 +4,11 @@
  * paper's site order (D1..D16), cases in manifest order within a site; never shuffled.
  */
 import { join } from "node:path";
-import { preparedFilesProblem, readManifest, type Manifest, type ManifestCase, type Split } from "../data/manifest.js";
-import { readLabelNifti, readNifti, NiftiError } from "../data/nifti.js";
-import { SITES, templateClasses } from "../data/ontology.js";
-import { classCounts, invalidCode } from "../data/post-label.js";
-import { padToAtLeast, sameGeometry, type Vec3, type Volume } from "../data/volume.js";
-import { organRatioWeights } from "../model/loss.js";
+import { preparedFilesProblem, readManifest, type Manifest, type ManifestCase, type Split } from "./manifest.js";
+import { readLabelNifti, readNifti, NiftiError } from "./nifti.js";
+import { SITES, templateClasses } from "./ontology.js";
+import { classCounts, invalidCode } from "./post-label.js";
+import { padToAtLeast, sameGeometry, type Vec3, type Volume } from "./volume.js";
 
 export interface TrainingCase {
   /** Position in its list (stream position for the train split). */
@@ -19,8 +18,8 @@ export interface TrainingCase {
   template: string;
   /** Template class ids (the organs the loss sees). */
   organs: number[];
-  /** Organ-ratio weights, aligned with `organs`. */
-  weights: number[];
+  /** Voxels of each class in the whole case (multi-hot), for the loss's organ-ratio weights. */
+  classCounts: ReadonlyMap<number, number>;
   image: Volume<Float32Array>;
   label: Volume<Uint8Array>;
 }
@@ -99,7 +98,7 @@ export class CaseStore {
       site: c.site,
       template: c.template,
       organs,
-      weights: organRatioWeights(counts, organs),
+      classCounts: counts,
       image: padToAtLeast({ shape: img.shape, spacing: img.spacing, affine: img.affine, data: img.data }, this.roi),
       label: padToAtLeast({ shape: lab.shape, spacing: lab.spacing, affine: lab.affine, data: lab.data }, this.roi),
     };

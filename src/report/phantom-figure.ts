@@ -5,15 +5,15 @@
  */
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { readListFile } from "../src/data/listfile.js";
-import { readLabelNifti, readNifti } from "../src/data/nifti.js";
-import { templateKeyFromPath } from "../src/data/ontology.js";
-import { splitRightLeft, transferLabels } from "../src/data/label-transfer.js";
-import { displayClass } from "../src/data/post-label.js";
-import type { SiteLook } from "../src/data/phantom.js";
-import { drawAxialSlice, classColor, RgbCanvas } from "../src/report/canvas.js";
-import { encodePng } from "../src/report/png.js";
-import { reorientToRAS } from "../src/data/volume.js";
+import { readListFile } from "../data/listfile.js";
+import { readLabelNifti, readNifti } from "../data/nifti.js";
+import { templateKeyFromPath } from "../data/ontology.js";
+import { splitRightLeft, transferLabels } from "../data/label-transfer.js";
+import { displayClass } from "../data/post-label.js";
+import type { SiteLook } from "../data/phantom.js";
+import { drawAxialSlice, classColor, RgbCanvas } from "./canvas.js";
+import { encodePng } from "./png.js";
+import { reorientToRAS } from "../data/volume.js";
 
 export function writePhantomFigure(phantomDir: string, outPng: string, scale = 2): void {
   const facts = JSON.parse(readFileSync(join(phantomDir, "phantom.json"), "utf8")) as { looks: SiteLook[] };

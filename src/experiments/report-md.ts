@@ -14,7 +14,8 @@ import { EXPERIMENT_NOTEBOOKS, F2, F3, T1, T2 } from "./plan.js";
 import type { ReproduceProvenance } from "./provenance.js";
 import { notebookResults, type MethodResults } from "./results.js";
 import type { ExperimentSettings } from "./settings.js";
-import { meanSd, memorySummaryRows } from "./tables.js";
+import { meanSd, memorySummaryRows } from "./table-rows.js";
+import { PAPER_TABLE1, PAPER_TABLE2 } from "./paper-numbers.js";
 
 const f4 = (v: number | null) => (v === null ? "-" : v.toFixed(4));
 const pm = (m: { mean: number | null; sd: number | null }) => (m.mean === null ? "-" : m.sd === null ? f4(m.mean) : `${f4(m.mean)} ± ${f4(m.sd)}`);
@@ -79,7 +80,12 @@ function table1Sections(s: ExperimentSettings): ClaimSection[] {
   const t1 = notebookResults(s, T1);
   const claims = table1Claims(s, t1);
   const lines = ["## 1. On one site, LM is about as good as many epochs (Table 1)", ""];
-  lines.push(`Paper: LM 0.8217 / 0.8222 / 0.8225 (N = 64 / 128 / 256) vs 0.8260 for 100 epochs.`, "");
+  const lm = PAPER_TABLE1.filter((r) => r.memory !== null);
+  const repeated = PAPER_TABLE1.find((r) => r.memory === null)!;
+  lines.push(
+    `Paper: LM ${lm.map((r) => r.average.toFixed(4)).join(" / ")} (N = ${lm.map((r) => r.memory).join(" / ")}) vs ${repeated.average.toFixed(4)} for 100 epochs.`,
+    "",
+  );
   lines.push(`Ours (Average Dice, mean ± sd over seeds): ${t1.map((r) => `${r.method} ${pm(avg(r))}`).join("; ")}.`, "");
   lines.push(...claims.flatMap(claimLines), "");
   return [{ notebook: T1, lines, claims }];
@@ -90,14 +96,15 @@ function table2Sections(s: ExperimentSettings): ClaimSection[] {
   const claims = table2Claims(s, t2);
   const byName = (n: string) => t2.find((r) => r.method === n || r.method.startsWith(n))!;
   const main = ["## 2. On the sequential stream, SM > DM > LM, and SM >= repeated (Table 2)", ""];
-  main.push(`Paper (Average): LM 0.3272, DM 0.3860, SM top 25% 0.4722, repeated 0.4506.`, "");
+  const paper2 = (m: string) => PAPER_TABLE2.find((r) => r.method.startsWith(m))!.average.toFixed(4);
+  main.push(`Paper (Average): LM ${paper2("LM")}, DM ${paper2("DM")}, SM top 25% ${paper2("SM top 25%")}, repeated ${paper2("Repeated")}.`, "");
   main.push(
     `Ours (Average, mean ± sd over seeds): ${["LM", "DM", "SM top 25%", "Repeated"].map((n) => `${byName(n).method} ${pm(avg(byName(n)))}`).join("; ")}.`,
     "",
   );
   main.push(...claims.filter((c) => c.id.startsWith("2")).flatMap(claimLines), "");
   const topK = ["## 3. Protecting the top 25% most uncertain cases is best (Table 2)", ""];
-  topK.push(`Paper: 12.5% 0.4505, 25% 0.4722, 50% 0.4525.`, "");
+  topK.push(`Paper: ${["12.5%", "25%", "50%"].map((k) => `${k} ${paper2(`SM top ${k}`)}`).join(", ")}.`, "");
   topK.push(
     `Ours: ${t2
       .filter((r) => r.method.startsWith("SM"))
