@@ -7,6 +7,7 @@ import { SITES } from "../src/data/ontology.js";
 import { ensureData } from "../src/experiments/data.js";
 import { plannedRuns, type PlannedRun } from "../src/experiments/plan.js";
 import type { RunResult } from "../src/experiments/runs.js";
+import type { ReproduceProvenance } from "../src/experiments/provenance.js";
 import { experimentSettings, type ExperimentSettings } from "../src/experiments/settings.js";
 import { trainRun } from "../src/experiments/train-run.js";
 import { hasCheckpoint } from "../src/train/checkpoint.js";
@@ -154,7 +155,20 @@ test("--report-only on a fresh clone: REPORT.md from the committed results alone
   mkdirSync(results, { recursive: true });
   for (const r of plan) writeFileSync(join(results, `${r.key}.json`), JSON.stringify(fakeResult(r)));
   mkdirSync(join(clone, "figures"));
-  copyFileSync(join(kit, "figures", "PROVENANCE.json"), join(clone, "figures", "PROVENANCE.json"));
+  // The test's own provenance, as `npm run reproduce` writes it: the committed one may be absent (no rerun yet).
+  const prov: ReproduceProvenance = {
+    profile: "mini",
+    seeds: experimentSettings("mini").seeds,
+    commit: "0000000",
+    codeDirty: false,
+    date: new Date(0).toISOString(),
+    command: "npm run reproduce -- --profile mini",
+    jobs: 2,
+    wallSecondsTraining: 3600,
+    runs: plan.map((r) => ({ key: r.key, iterations: 100, trainSeconds: 10, evalSeconds: 1, trainedNow: true })),
+    wallSecondsPerNotebook: { "02-table2-dynamic-adaptation": 61 },
+  };
+  writeFileSync(join(clone, "figures", "PROVENANCE.json"), JSON.stringify(prov));
   const env = envWith({});
   const reportOnly = () => spawnSync(process.execPath, ["dist/scripts/reproduce.js", "--report-only"], { cwd: clone, env, encoding: "utf8" });
   const ok = reportOnly();
@@ -167,6 +181,8 @@ test("--report-only on a fresh clone: REPORT.md from the committed results alone
   assert.doesNotMatch(report, /LM 0\.000/, "never a drop of 0 for 0/0");
   assert.match(report, /\| 4 \| LM forgets most .*\| undecided \|/);
   assert.match(report, /## Run times/);
+  assert.match(report, new RegExp(`- training: ${plan.length} runs, .* wall time with 2 parallel jobs`), "run times read from PROVENANCE.json");
+  assert.match(report, /- notebook 02-table2-dynamic-adaptation: /);
   // Without PROVENANCE.json the report still comes, and says the run times are not recorded.
   rmSync(join(clone, "figures", "PROVENANCE.json"));
   const noProv = reportOnly();
