@@ -223,7 +223,7 @@ test("provenance names a clean commit when only the reproduction's own outputs c
         [
           "--input-type=module",
           "-e",
-          `import { gitState } from ${JSON.stringify(join(kit, "dist/src/experiments/outputs.js"))}; console.log(JSON.stringify(gitState()));`,
+          `import { gitState } from ${JSON.stringify(join(kit, "dist/src/experiments/git-state.js"))}; console.log(JSON.stringify(gitState()));`,
         ],
         {
           cwd: repo,

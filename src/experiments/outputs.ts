@@ -3,7 +3,6 @@
  * provenance. figures/ itself holds plotly.min.js (once, for every HTML figure), PROVENANCE.json and
  * REPORT.md.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { backendReport, describeBackend, initBackend, type BackendReport } from "../backend.js";
@@ -13,37 +12,8 @@ import type { PlotlyFigure } from "../report/plots.js";
 import { rowsToHtml, toDataFrame, writeCsv, type Row } from "../report/tables.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import { kitRoot } from "../util/paths.js";
+import { gitCommit } from "./git-state.js";
 import { experimentSettings, notebookProfile, type ExperimentSettings } from "./settings.js";
-
-/** What a reproduction writes into tracked folders: its own outputs, not a change to the code. */
-export const OUTPUT_PATHS = ["results", "figures", "notebooks/*.ipynb"];
-
-/**
- * The commit (short hash; "unknown" outside git) and the files that differ from it, leaving out the
- * reproduction's own outputs (OUTPUT_PATHS), so that a run from a clean checkout names a clean commit.
- */
-export function gitState(): { commit: string; dirtyFiles: string[] } {
-  const git = (args: string[]) => execFileSync("git", args, { cwd: kitRoot(), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  try {
-    const commit = git(["rev-parse", "--short", "HEAD"]).trim();
-    const status = git(["status", "--porcelain", "--", ".", ...OUTPUT_PATHS.map((p) => `:(exclude)${p}`)]);
-    return {
-      commit,
-      dirtyFiles: status
-        .split("\n")
-        .filter((l) => l.trim())
-        .map((l) => l.slice(3)),
-    };
-  } catch {
-    return { commit: "unknown", dirtyFiles: [] };
-  }
-}
-
-/** The commit, marked when the code (not the outputs) had uncommitted changes. */
-export function gitCommit(): string {
-  const { commit, dirtyFiles } = gitState();
-  return dirtyFiles.length ? `${commit} (code with uncommitted changes)` : commit;
-}
 
 /** figures/<notebook>/ */
 export function notebookFiguresDir(settings: ExperimentSettings, name: string): string {

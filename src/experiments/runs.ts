@@ -45,6 +45,8 @@ export interface RunResult {
   trainSeconds: number;
   evalSeconds: number;
   backend: string;
+  /** The code that trained it (short hash, marked when the code had uncommitted changes); absent in results of older kits. */
+  commit?: string;
   finishedAt: string;
 }
 

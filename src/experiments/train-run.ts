@@ -12,6 +12,7 @@ import { CaseStore } from "../data/case-store.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.js";
 import { train } from "../train/trainer.js";
 import type { ExperimentData } from "./data.js";
+import { gitCommit } from "./git-state.js";
 import type { PlannedRun } from "./plan.js";
 import { resultFile, storedMemory, type RunResult, type SiteEndRecord } from "./runs.js";
 import type { ExperimentSettings } from "./settings.js";
@@ -133,6 +134,7 @@ export async function trainRun(s: ExperimentSettings, data: ExperimentData, run:
     trainSeconds: spent.trainSeconds,
     evalSeconds: spent.evalSeconds + (performance.now() - t1) / 1000,
     backend: backendReport()?.backend ?? "unknown",
+    commit: gitCommit(),
     finishedAt: new Date().toISOString(),
   };
   // Compact: one small file per run, tracked in git for the committed profile.
