@@ -1,22 +1,30 @@
-// Assembles src/kernels/columns.wat into dist/src/kernels/columns.wasm (part of `npm run build`).
+// Assembles the kit's WebAssembly modules into dist/src/kernels/ (part of `npm run build`):
+// src/kernels/columns.wat -> columns.wasm (the im2col loops), and the text that scripts/heads-wat.mjs
+// generates -> heads.wasm (the fused Universal Model heads).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
+import { headsWat } from "./heads-wat.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const source = join(root, "src", "kernels", "columns.wat");
-const target = join(root, "dist", "src", "kernels", "columns.wasm");
 const wabt = await wabtInit();
-let module;
-try {
-  module = wabt.parseWat(source, readFileSync(source, "utf8"), { simd: true, bulk_memory: true });
-  module.validate();
-} catch (e) {
-  console.error(`build-wasm: ${source}: ${e.message}`);
-  process.exit(1);
+
+function assemble(name, text, target) {
+  let module;
+  try {
+    module = wabt.parseWat(name, text, { simd: true, bulk_memory: true });
+    module.validate();
+  } catch (e) {
+    console.error(`build-wasm: ${name}: ${e.message}`);
+    process.exit(1);
+  }
+  const { buffer } = module.toBinary({});
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, buffer);
+  console.log(`build-wasm: ${target} (${buffer.length} bytes)`);
 }
-const { buffer } = module.toBinary({});
-mkdirSync(dirname(target), { recursive: true });
-writeFileSync(target, buffer);
-console.log(`build-wasm: ${target} (${buffer.length} bytes)`);
+
+const columns = join(root, "src", "kernels", "columns.wat");
+assemble(columns, readFileSync(columns, "utf8"), join(root, "dist", "src", "kernels", "columns.wasm"));
+assemble("scripts/heads-wat.mjs", headsWat(), join(root, "dist", "src", "kernels", "heads.wasm"));

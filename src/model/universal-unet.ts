@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { NUM_CLASSES } from "../data/ontology.js";
+import { canFuseHeads, fusedDynamicHeads } from "../kernels/dynamic-heads.js";
 import {
   applyBatchNormUpdates,
   convBnRelu,
@@ -197,6 +198,8 @@ export class UniversalUNet {
  */
 function applyDynamicHeads(x: tf.Tensor, dyn: tf.Tensor, h: number, spatial: [number, number, number]): tf.Tensor {
   const C = dyn.shape[0];
+  // The same function fused into one kernel on the CPU backends (src/kernels/dynamic-heads.ts).
+  if (canFuseHeads(h, x.shape[0])) return tf.reshape(fusedDynamicHeads(x as tf.Tensor2D, dyn as tf.Tensor2D), [...spatial, C]);
   let o = 0;
   const take = (n: number) => {
     const t = tf.slice(dyn, [0, o], [C, n]);
