@@ -354,6 +354,13 @@ def main():
             print(f"twin eval at step {s['it']}: organ average {out['evals'][-1]['organAverage']:.3f}", file=sys.stderr, flush=True)
     out["final"] = evaluate(model, a.data, roi, a.blend, meta["templates"])
     out["evals"].append({"it": len(steps), **out["final"]})
+    # The kit's own final weights scored by this script's evaluation: where it equals the kit's score, the
+    # two evaluations agree and a kit/twin difference comes from training alone.
+    if a.head == "dynamic" and os.path.exists(os.path.join(a.trace, "final.json")) and not a.steps:
+        kit_model = UniversalUNet(cfg["model"]["widths"], emb, cfg["model"]["featureDim"], cfg["model"]["headChannels"], a.eval_bn, a.head)
+        load_kit_weights(kit_model, a.trace, "final")
+        out["kitWeights"] = evaluate(kit_model, a.data, roi, a.blend, meta["templates"])
+        print(f"twin: the kit's final weights in this evaluation: organ average {out['kitWeights']['organAverage']:.3f}", file=sys.stderr)
     out["seconds"] = time.time() - t0
     with open(a.out, "w") as f:
         json.dump(out, f)

@@ -49,6 +49,8 @@ interface SideResult {
   evals: CurvePoint[];
   final: { organAverage: number | null; perClass: Record<string, number> };
   seconds: number;
+  /** The twin only: the kit's final weights scored by the twin's evaluation. */
+  kitWeights?: { organAverage: number | null; perClass: Record<string, number> };
 }
 
 const { values: a } = parseArgs({
@@ -238,16 +240,20 @@ function printSideBySide(kit: SideResult, twin: SideResult): void {
   }
   printOrganCurves(kit);
   console.log(`\nper-class test Dice after ${kit.steps.length} steps`);
-  console.log(`  ${"class".padEnd(24)}   kit    twin   kit-twin`);
+  // kitW: the kit's final weights scored by the twin's evaluation (equal to "kit" when the evaluations agree).
+  const kitW = twin.kitWeights;
+  console.log(`  ${"class".padEnd(24)}   kit    twin   kit-twin${kitW ? "   kit weights in twin's evaluation" : ""}`);
   const ids = [...new Set([...Object.keys(kit.final.perClass), ...Object.keys(twin.final.perClass)])].map(Number).sort((x, y) => x - y);
   for (const id of ids) {
     const k = kit.final.perClass[id];
     const t = twin.final.perClass[id];
     console.log(
-      `  ${`${id} ${className(id)}`.padEnd(24)} ${fmt(k)}  ${fmt(t)}  ${k !== undefined && t !== undefined ? (k - t >= 0 ? "+" : "") + (k - t).toFixed(3) : ""}`,
+      `  ${`${id} ${className(id)}`.padEnd(24)} ${fmt(k)}  ${fmt(t)}  ${k !== undefined && t !== undefined ? (k - t >= 0 ? "+" : "") + (k - t).toFixed(3) : "      "}${kitW ? `   ${fmt(kitW.perClass[id])}` : ""}`,
     );
   }
-  console.log(`  ${"organ average".padEnd(24)} ${fmt(kit.final.organAverage)}  ${fmt(twin.final.organAverage)}`);
+  console.log(
+    `  ${"organ average".padEnd(24)} ${fmt(kit.final.organAverage)}  ${fmt(twin.final.organAverage)}          ${kitW ? `   ${fmt(kitW.organAverage)}` : ""}`,
+  );
   console.log(`\nkit ${kit.seconds.toFixed(0)} s, twin ${twin.seconds.toFixed(0)} s`);
 }
 
