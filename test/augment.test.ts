@@ -150,3 +150,26 @@ test("per-site augmentation as the reference: zoom only for the Decathlon templa
   const tumourShare = posneg.filter((p) => p.label.includes(TUMOUR)).length / posneg.length;
   assert.ok(tumourShare < 0.5, `pos/neg crops hit the tumour ${tumourShare}`);
 });
+
+test("RandZoom acts on the whole volume before the crop (the reference's order); sites without zoom keep the crop's draws first", () => {
+  const { image, label } = caseVolumes();
+  // A ramp image, so that a zoom shows in every voxel.
+  image.data.forEach((_, i) => (image.data[i] = (i % 40) / 40));
+  const cfg = { ...PAPER_AUGMENT, zoomProb: 1, zoomMin: 1.5, zoomMax: 1.5, rot90Prob: 0, shiftProb: 0 };
+  for (let s = 0; s < 20; s++) {
+    // Zoom site: the coin and the factor, then a crop of the zoomed volume.
+    const rng = new Rng(s);
+    rng.next();
+    rng.uniform(1.5, 1.5);
+    const z = zoomPatch({ shape: image.shape, image: image.data, label: label.data }, 1.5);
+    const want = randomPosNegCrop({ ...image, data: z.image }, { ...label, data: z.label }, [8, 8, 8], rng, cfg);
+    const got = samplePatch(image, label, [8, 8, 8], new Rng(s), cfg, "10_09");
+    assert.deepEqual(got.image, want.image, `seed ${s}: the patch is a crop of the zoomed volume`);
+    assert.deepEqual(got.label, want.label);
+    // Not a zoom of the crop: the patch-level zoom gives other voxels.
+    const patchZoom = zoomPatch(randomPosNegCrop(image, label, [8, 8, 8], new Rng(s), cfg), 1.5);
+    assert.notDeepEqual(got.image, patchZoom.image);
+    // Site without zoom: the crop draws first, from the generator's initial state.
+    assert.deepEqual(samplePatch(image, label, [8, 8, 8], new Rng(s), cfg, "15").image, randomPosNegCrop(image, label, [8, 8, 8], new Rng(s), cfg).image);
+  }
+});

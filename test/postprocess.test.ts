@@ -135,21 +135,96 @@ test("tumours: outside the organ closed and dilated by a 5x5x5 cube removed, ins
       [9, 5, 5],
     ]),
   );
-  // Through postprocessCase: liver tumour (26) filtered by the largest component of the raw liver (6).
+  // Through postprocessCase: Liver Tumor (27, the reference's class ids) filtered by the largest component
+  // of the raw liver (6).
   const stray = liver.slice();
   stray[at(s, 15, 5, 5)] = 1; // a stray liver voxel right next to the far tumour voxel does not rescue it
   const post = postprocessCase(
     new Map([
       [6, stray],
-      [26, tumour],
+      [27, tumour],
     ]),
-    [6, 26],
+    [6, 27],
     s,
   );
-  assert.deepEqual(post.get(26), kept);
+  assert.deepEqual(post.get(27), kept);
   assert.deepEqual(post.get(6), liver); // the stray voxel is not the largest component
-  // Pancreas tumour (27) by the pancreas (11); no pancreas predicted: every tumour voxel goes.
-  assert.equal(count(postprocessCase(new Map([[27, tumour]]), [11, 27], s).get(27)!), 0);
+  // Not by another organ: with only a pancreas (or a kidney) predicted, every liver-tumour voxel goes.
+  assert.equal(
+    count(
+      postprocessCase(
+        new Map([
+          [11, liver],
+          [27, tumour],
+        ]),
+        [11, 27],
+        s,
+      ).get(27)!,
+    ),
+    0,
+  );
+  assert.equal(
+    count(
+      postprocessCase(
+        new Map([
+          [2, liver],
+          [27, tumour],
+        ]),
+        [2, 27],
+        s,
+      ).get(27)!,
+    ),
+    0,
+  );
+});
+
+test("kidney tumours (26) are kept inside either kidney: the two largest components of both kidneys' predictions", () => {
+  const s: Vec3 = [30, 12, 12];
+  const right = mask(s, box(s, [2, 7], [3, 9], [3, 9]));
+  const left = mask(s, box(s, [20, 26], [3, 9], [3, 9]));
+  // A third, smaller kidney blob: not among the two largest components, so it bounds nothing.
+  const blob = mask(s, box(s, [13, 15], [3, 5], [3, 5]));
+  const leftAndBlob = left.map((v, i) => v | blob[i]);
+  // Tumour voxels: inside the right kidney, inside the left one, on the blob, and far from all.
+  const tumour = mask(s, [
+    [4, 5, 5],
+    [22, 5, 5],
+    [14, 4, 4],
+    [14, 10, 10],
+  ]);
+  const post = postprocessCase(
+    new Map([
+      [2, right],
+      [3, leftAndBlob],
+      [26, tumour],
+    ]),
+    [2, 3, 26, 32],
+    s,
+  );
+  assert.deepEqual(
+    post.get(26),
+    mask(s, [
+      [4, 5, 5],
+      [22, 5, 5],
+    ]),
+  );
+  // A liver does not bound a kidney tumour.
+  assert.equal(
+    count(
+      postprocessCase(
+        new Map([
+          [6, right],
+          [26, tumour],
+        ]),
+        [6, 26],
+        s,
+      ).get(26)!,
+    ),
+    0,
+  );
+  // The evaluation predicts what the filters need.
+  assert.deepEqual(classesNeeded([26], [2, 3, 26, 32]), [2, 3, 26]);
+  assert.deepEqual(classesNeeded([27], [6, 27]), [6, 27]);
 });
 
 test("portal/splenic vein: voxels below the pancreas's lowest slice are cut", () => {
@@ -175,7 +250,7 @@ test("portal/splenic vein: voxels below the pancreas's lowest slice are cut", ()
   // Without the pancreas in the template the vein stays as predicted.
   assert.deepEqual(postprocessCase(new Map([[10, vein]]), [10], s).get(10), vein);
   assert.deepEqual(classesNeeded([10], [10, 11]), [10, 11]);
-  assert.deepEqual(classesNeeded([26, 27], [6, 11, 26, 27]), [6, 11, 26, 27]);
+  assert.deepEqual(classesNeeded([26, 27], [6, 11, 26, 27]), [2, 3, 6, 26, 27]);
 });
 
 test("lungs: the two largest components of both predictions; smaller mean x is the left lung (17)", () => {

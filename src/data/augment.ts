@@ -2,9 +2,10 @@
  * Training-time sampling and augmentation of a prepared case, as in the reference's MONAI pipeline:
  * RandCropByPosNegLabel (pos:neg 2:1) or, for some sites, class-balanced crops; RandZoom (p 0.3,
  * 1.3-1.5, keep size) for the Decathlon sites only; RandRotate90 (p 0.1, k 1..3 in the x-y plane),
- * RandShiftIntensity (p 0.2, +-0.1). All randomness comes from the Rng given. Approximation: the
- * reference zooms the whole foreground-cropped volume before cropping; the kit zooms the cropped patch
- * about its centre (the same magnification, without resampling the whole volume every step).
+ * RandShiftIntensity (p 0.2, +-0.1). All randomness comes from the Rng given. As in the reference, the
+ * zoom acts on the whole foreground-cropped volume (the prepared case) before the crop; its image is
+ * interpolated trilinearly where MONAI's "area" mode averages the one or two source voxels under each
+ * output voxel.
  */
 import type { Rng } from "../util/rng.js";
 import { PREPROCESSING } from "./ontology.js";
@@ -89,7 +90,7 @@ function pickVoxel(img: Float32Array, lab: Uint8Array, pos: boolean, rng: Rng): 
   return chosen;
 }
 
-/** Isotropic zoom by factor f about the centre, keeping the patch size (zoom in for f > 1). */
+/** Isotropic zoom by factor f about the centre, keeping the size (zoom in for f > 1): of a patch or a whole volume. */
 export function zoomPatch(p: Patch, f: number): Patch {
   const [nx, ny, nz] = p.shape;
   const n = voxelCount(p.shape);
@@ -195,11 +196,21 @@ export function samplePatch(
   template?: string,
 ): Patch {
   const perSite = template !== undefined;
-  let p =
-    perSite && CLASS_BALANCED_TEMPLATES.includes(template) ? randomClassBalancedCrop(image, label, roi, rng) : randomPosNegCrop(image, label, roi, rng, cfg);
-  // The reference zooms (p 0.3) only the Decathlon templates above; without a template, every case.
+  // The reference zooms (p 0.3) only the Decathlon templates above (without a template, every case), and
+  // the whole volume, before the crop (RandZoomd precedes the crop in its pipeline).
   const zoomHere = !perSite || ZOOM_TEMPLATES.includes(template);
-  if (rng.next() < cfg.zoomProb && zoomHere) p = zoomPatch(p, rng.uniform(cfg.zoomMin, cfg.zoomMax));
+  let [img, lab] = [image, label];
+  if (zoomHere && rng.next() < cfg.zoomProb) {
+    const z = zoomPatch({ shape: image.shape, image: image.data, label: label.data }, rng.uniform(cfg.zoomMin, cfg.zoomMax));
+    [img, lab] = [
+      { ...image, data: z.image },
+      { ...label, data: z.label },
+    ];
+  }
+  let p = perSite && CLASS_BALANCED_TEMPLATES.includes(template) ? randomClassBalancedCrop(img, lab, roi, rng) : randomPosNegCrop(img, lab, roi, rng, cfg);
+  // Sites without zoom draw the zoom coin here, after the crop, and ignore it: the order of their random
+  // draws (and so their patches) is that of the kit before the zoom moved ahead of the crop.
+  if (!zoomHere) rng.next();
   // Rotation swaps x and y; only done when that keeps the patch shape.
   if (rng.next() < cfg.rot90Prob && roi[0] === roi[1]) p = rot90Patch(p, 1 + rng.int(cfg.rot90MaxK));
   if (rng.next() < cfg.shiftProb) {

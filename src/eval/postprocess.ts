@@ -12,8 +12,9 @@
  *   empty (the reference's IndexError path); when one lung is over 4x the other, the larger one is
  *   looked at in halves along x and given wholly to the right or left lung if one half holds over 4x the
  *   other ((half + 1) ratios);
- * - 26/27 (liver / pancreas tumour): kept only inside the largest component of the raw organ prediction
- *   (6 / 11) closed and then dilated with a 5x5x5 cube (merge_and_top_organ + organ_region_filter_out);
+ * - 26 (kidney tumour) / 27 (liver tumour): kept only inside the two largest components of the raw
+ *   kidney predictions (2 and 3 merged) / the largest component of the raw liver prediction (6), closed
+ *   and then dilated with a 5x5x5 cube (TUMOR_ORGAN, merge_and_top_organ + organ_region_filter_out);
  * - every other class as predicted.
  * The lungs are separated when either lung is in the template (the reference only when 16 is: with 17
  * alone it would score an empty left lung; no PAOT template has one without the other).
@@ -166,13 +167,17 @@ export function splitLungs(right: Mask, left: Mask, shape: Vec3): { right: Mask;
 
 /** LCC classes of organ_post_process (11, pancreas, is handled with the vein). */
 export const LARGEST_COMPONENT_CLASSES: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 18, 19, 20, 21, 22, 23, 24, 25];
-/** The organs whose predictions bound each filtered tumour class (TUMOR_ORGAN; 26 liver tumour, 27 pancreas tumour). */
-export const TUMOUR_ORGANS: Readonly<Record<number, readonly number[]>> = { 26: [6], 27: [11] };
+/**
+ * The organs whose predictions bound each filtered tumour class: the reference filters classes 26 and 27
+ * by TUMOR_ORGAN of their names, Kidney Tumor (26) by both kidneys (2, 3; their two largest components)
+ * and Liver Tumor (27) by the liver (6).
+ */
+export const TUMOUR_ORGANS: Readonly<Record<number, readonly number[]>> = { 26: [2, 3], 27: [6] };
 
 /**
  * The raw predictions post-processing needs to produce the given classes of a case whose template is
- * `organList`: the classes themselves plus pancreas (vein cut), both lungs (split), liver / pancreas
- * (tumour filters).
+ * `organList`: the classes themselves plus pancreas (vein cut), both lungs (split), the kidneys / the
+ * liver (tumour filters).
  */
 export function classesNeeded(classes: readonly number[], organList: readonly number[]): number[] {
   const need = new Set(classes);

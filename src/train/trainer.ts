@@ -346,7 +346,7 @@ class Runner {
   }
 
   /**
-   * Run rank r's loop (DESIGN.md section 1) up to its next replay: arrivals of its next B cases, no
+   * Run rank r's loop (docs/method.md, "The online protocol") up to its next replay: arrivals of its next B cases, no
    * training until its memory is full, shrinking to capacity, then S replays per arrival.
    */
   private async untilReplay(st: OnlineState, r: number): Promise<void> {
