@@ -1,5 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import type { TensorInfo, WasmBackendLike } from "./wasm-backend.js";
+import { wasmKernelOf, wasmKernel, type TypedKernel, type TensorInfo } from "./wasm-backend.js";
+
+type MatMulInputs = { a: TensorInfo; b: TensorInfo };
+type BatchMatMulKernel = TypedKernel<MatMulInputs, tf.BatchMatMulAttrs>;
 
 /** Measured here (ns a float): XNNPACK packing its second operand, and the kit's Transpose kernel. */
 const PACK_COST = 10;
@@ -14,33 +17,27 @@ const TRANSPOSE_COST = 1.6;
  *   small, run one XNNPACK product per batch item instead.
  * Other shapes (broadcast batch dimensions, other dtypes) go to the stock kernel, transposes made explicit.
  */
-export function batchMatMulConfig(stockConfig: tf.KernelConfig): tf.KernelConfig {
+export function batchMatMulConfig(stockConfig: BatchMatMulKernel): tf.KernelConfig {
   const stock = stockConfig.kernelFunc;
-  return {
-    kernelName: tf.BatchMatMul,
-    backendName: "wasm",
-    setupFunc: stockConfig.setupFunc, // binds the wasm function the stock kernel calls
-    kernelFunc: (args) => {
-      const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
-      const { transposeA: tA, transposeB: tB } = args.attrs as unknown as tf.BatchMatMulAttrs;
-      const backend = args.backend as unknown as WasmBackendLike;
+  return wasmKernel<MatMulInputs, tf.BatchMatMulAttrs>(
+    tf.BatchMatMul,
+    (args) => {
+      const { a, b } = args.inputs;
+      const { transposeA: tA, transposeB: tB } = args.attrs;
+      const { backend } = args;
       const temps: TensorInfo[] = [];
       const keep = (t: TensorInfo) => (temps.push(t), t);
       const plain = (x: TensorInfo, y: TensorInfo) =>
-        stock({
-          inputs: { a: x, b: y } as never,
-          backend: args.backend,
-          attrs: { ...args.attrs, transposeA: false, transposeB: false } as never,
-        }) as TensorInfo;
+        stock({ inputs: { a: x, b: y }, backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as TensorInfo;
       const swapLast = (t: TensorInfo) => {
         const perm = t.shape.map((_, i) => i);
         [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
         // Looked up per call: the kit's own Transpose (Transpose.ts) is registered after this kernel.
-        return tf.getKernel(tf.Transpose, "wasm")!.kernelFunc({ inputs: { x: t } as never, backend: args.backend, attrs: { perm } as never }) as TensorInfo;
+        return wasmKernelOf<{ x: TensorInfo }, tf.TransposeAttrs>(tf.Transpose).kernelFunc({ inputs: { x: t }, backend, attrs: { perm } }) as TensorInfo;
       };
       const result = compute();
       temps.forEach((t) => backend.disposeData(t.dataId, true));
-      return result as never;
+      return result;
 
       function compute(): TensorInfo {
         const explicit = () => plain(tA ? keep(swapLast(a)) : a, tB ? keep(swapLast(b)) : b);
@@ -76,5 +73,6 @@ export function batchMatMulConfig(stockConfig: tf.KernelConfig): tf.KernelConfig
         return out;
       }
     },
-  };
+    stockConfig.setupFunc, // binds the wasm function the stock kernel calls
+  );
 }

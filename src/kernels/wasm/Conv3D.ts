@@ -4,18 +4,9 @@ import { convWorker } from "../conv-worker-pool.js";
 import { forwardInParts } from "../conv3d-parallel.js";
 import { asOutput, wasmArena } from "./arena.js";
 import { conv3dGeometry } from "./conv-geometry.js";
-import type { TensorInfo, WasmBackendLike } from "./wasm-backend.js";
+import { wasmKernel, type TensorInfo } from "./wasm-backend.js";
 
-function conv3d(args: { inputs: tf.Conv3DInputs; backend: tf.KernelBackend; attrs: tf.Conv3DAttrs }): TensorInfo {
-  const { x, filter } = args.inputs as unknown as { x: TensorInfo; filter: TensorInfo };
-  const { strides, pad, dilations } = args.attrs;
-  const { geometry, outShape } = conv3dGeometry(x.shape, filter.shape, strides, pad, dilations);
-  const arena = wasmArena(args.backend as unknown as WasmBackendLike);
-  return asOutput(forwardInParts(arena, geometry, { id: x }, { id: filter }, convWorker()), outShape);
-}
-
-export const conv3dConfig: tf.KernelConfig = {
-  kernelName: tf.Conv3D,
-  backendName: "wasm",
-  kernelFunc: conv3d as unknown as tf.KernelFunc,
-};
+export const conv3dConfig = wasmKernel<{ x: TensorInfo; filter: TensorInfo }, tf.Conv3DAttrs>(tf.Conv3D, ({ inputs: { x, filter }, attrs, backend }) => {
+  const { geometry, outShape } = conv3dGeometry(x.shape, filter.shape, attrs.strides, attrs.pad, attrs.dilations);
+  return asOutput(forwardInParts(wasmArena(backend), geometry, { id: x }, { id: filter }, convWorker()), outShape);
+});

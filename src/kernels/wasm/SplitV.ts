@@ -4,27 +4,24 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastSlice } from "./fast-slice.js";
-import { fourBytes, type TensorInfo, type WasmBackendLike } from "./wasm-backend.js";
+import { fourBytes, wasmKernel, type TypedKernel, type TensorInfo } from "./wasm-backend.js";
 
-/** The kit's SplitV over `stock` (the backend's own kernel function, looked up at registration). */
-export function splitVConfig(stock: tf.KernelFunc): tf.KernelConfig {
-  return {
-    kernelName: tf.SplitV,
-    backendName: "wasm",
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: TensorInfo }).x;
-      if (!fourBytes(x)) return stock(args);
-      const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
-      const ax = tf.util.parseAxisParam(axis, x.shape)[0];
-      const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, ax);
-      const begin = x.shape.map(() => 0);
-      return sizes.map((n) => {
-        const size = x.shape.slice();
-        size[ax] = n;
-        const out = fastSlice(args.backend as unknown as WasmBackendLike, x, begin.slice(), size);
-        begin[ax] += n;
-        return out;
-      }) as never;
-    },
-  };
+type SplitVKernel = TypedKernel<{ x: TensorInfo }, tf.SplitVAttrs>;
+
+/** The kit's SplitV over `stock` (the backend's own, looked up at registration). */
+export function splitVConfig(stock: SplitVKernel): tf.KernelConfig {
+  return wasmKernel<{ x: TensorInfo }, tf.SplitVAttrs>(tf.SplitV, (args) => {
+    const { x } = args.inputs;
+    if (!fourBytes(x)) return stock.kernelFunc(args);
+    const ax = tf.util.parseAxisParam(args.attrs.axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x, args.attrs.numOrSizeSplits, ax);
+    const begin = x.shape.map(() => 0);
+    return sizes.map((n) => {
+      const size = x.shape.slice();
+      size[ax] = n;
+      const out = fastSlice(args.backend, x, begin.slice(), size);
+      begin[ax] += n;
+      return out;
+    });
+  });
 }

@@ -5,18 +5,18 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { runSlicePlan } from "../slice-plan.js";
-import { fourBytes, wasmColumns, type TensorInfo, type WasmBackendLike } from "./wasm-backend.js";
+import { fourBytes, wasmColumns, wasmKernel, type TypedKernel, type TensorInfo } from "./wasm-backend.js";
+
+type TransposeKernel = TypedKernel<{ x: TensorInfo }, tf.TransposeAttrs>;
 
 /** The kit's Transpose over `stock` (the backend's own, looked up at registration). */
-export function transposeConfig(stock: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Transpose,
-    backendName: "wasm",
-    setupFunc: stock.setupFunc, // binds the wasm function the stock kernel calls
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: TensorInfo }).x;
-      const { perm } = args.attrs as unknown as tf.TransposeAttrs;
-      const backend = args.backend as unknown as WasmBackendLike;
+export function transposeConfig(stock: TransposeKernel): tf.KernelConfig {
+  return wasmKernel<{ x: TensorInfo }, tf.TransposeAttrs>(
+    tf.Transpose,
+    (args) => {
+      const { x } = args.inputs;
+      const { perm } = args.attrs;
+      const { backend } = args;
       const fast = wasmColumns(backend);
       const n = x.shape.length;
       const moved = perm.some((p, i) => p !== i);
@@ -47,7 +47,8 @@ export function transposeConfig(stock: tf.KernelConfig): tf.KernelConfig {
         backend.disposeData(out.dataId, true);
         return stock.kernelFunc(args);
       }
-      return out as never;
+      return out;
     },
-  };
+    stock.setupFunc, // binds the wasm function the stock kernel calls
+  );
 }

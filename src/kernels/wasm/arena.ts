@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Buffer32, type ColumnLoops, type ConvArena, type ConvGeometry, jsColumnLoops } from "../conv3d-im2col.js";
-import { wasmColumns, type TensorInfo, type WasmBackendLike } from "./wasm-backend.js";
+import { wasmColumns, wasmKernelOf, type TensorInfo, type WasmBackendLike } from "./wasm-backend.js";
 
 export interface WasmBuf extends Buffer32 {
   id: TensorInfo;
@@ -28,7 +28,7 @@ export function useJavaScriptColumnLoops(on: boolean): void {
 export function wasmArena(backend: WasmBackendLike): ConvArena<WasmBuf> {
   const known = arenas.get(backend);
   if (known) return known;
-  const matMul = tf.getKernel(tf.BatchMatMul, "wasm")!.kernelFunc;
+  const matMul = wasmKernelOf<{ a: TensorInfo; b: TensorInfo }, tf.BatchMatMulAttrs>(tf.BatchMatMul).kernelFunc;
   const view = (b: WasmBuf) => backend.typedArrayFromHeap(b.id) as Float32Array;
   const fast = wasmColumns(backend);
   const ptr = (buf: WasmBuf, b: number, perItem: number) => view(buf).byteOffset + 4 * b * perItem;
@@ -54,9 +54,9 @@ export function wasmArena(backend: WasmBackendLike): ConvArena<WasmBuf> {
     columns,
     matmul(a, ar, ac, b, br, bc, transA, transB) {
       const out = matMul({
-        inputs: { a: { ...a.id, shape: [1, ar, ac] }, b: { ...b.id, shape: [1, br, bc] } } as never,
-        backend: backend as never,
-        attrs: { transposeA: transA, transposeB: transB } as never,
+        inputs: { a: { ...a.id, shape: [1, ar, ac] }, b: { ...b.id, shape: [1, br, bc] } },
+        backend,
+        attrs: { transposeA: transA, transposeB: transB },
       }) as TensorInfo;
       return { id: out };
     },

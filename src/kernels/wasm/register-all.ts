@@ -14,22 +14,22 @@ import { conv3dBackpropInputConfig } from "./Conv3DBackpropInputV2.js";
 import { sliceConfig } from "./Slice.js";
 import { splitVConfig } from "./SplitV.js";
 import { transposeConfig } from "./Transpose.js";
+import { wasmKernelOf } from "./wasm-backend.js";
 
 let registered = false;
 
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  const stock = (name: string) => tf.getKernel(name, "wasm")!;
   const kernels: tf.KernelConfig[] = [
     conv3dConfig,
     conv3dBackpropInputConfig,
     conv3dBackpropFilterConfig,
-    batchMatMulConfig(stock(tf.BatchMatMul)),
-    transposeConfig(stock(tf.Transpose)),
-    concatConfig(stock(tf.Concat).kernelFunc),
-    sliceConfig(stock(tf.Slice).kernelFunc),
-    splitVConfig(stock(tf.SplitV).kernelFunc),
+    batchMatMulConfig(wasmKernelOf(tf.BatchMatMul)),
+    transposeConfig(wasmKernelOf(tf.Transpose)),
+    concatConfig(wasmKernelOf(tf.Concat)),
+    sliceConfig(wasmKernelOf(tf.Slice)),
+    splitVConfig(wasmKernelOf(tf.SplitV)),
   ];
   for (const k of kernels) {
     tf.unregisterKernel(k.kernelName, k.backendName);

@@ -2,13 +2,10 @@
  * What the kit's wasm kernels need of tfjs-backend-wasm beyond the public API: its tensor records, its
  * heap, and columns.wasm instantiated on that heap (once per backend).
  */
+import * as tf from "@tensorflow/tfjs";
 import { loadWasmColumns, webAssembly, type WasmColumns, type WasmHeap } from "../columns-wasm.js";
 
-export interface TensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: "float32" | "int32" | "bool" | "string" | "complex64";
-}
+export type TensorInfo = tf.TensorInfo;
 
 export interface WasmBackendLike {
   wasm: { asm?: Record<string, unknown> };
@@ -30,6 +27,34 @@ export function wasmColumns(backend: WasmBackendLike): WasmColumns | undefined {
     columnLoopsInUse = compiled.get(backend) ? "wasm" : "js";
   }
   return compiled.get(backend) ?? undefined;
+}
+
+/**
+ * A kernel function of the kit, typed by its inputs and attributes (tfjs-core's `*Inputs` / `*Attrs`
+ * shapes) and the wasm backend's members it uses. tfjs types every kernel function loosely
+ * (NamedTensorInfoMap, NamedAttrMap, KernelBackend); `wasmKernel` and `wasmKernelOf` are the one place
+ * where the two types meet, as tfjs-backend-wasm's own kernels meet them at registration.
+ */
+export type WasmKernelFunc<I, A> = (args: { inputs: I; attrs: A; backend: WasmBackendLike }) => TensorInfo | TensorInfo[];
+
+/** The registration of one of the kit's wasm kernels. */
+export function wasmKernel<I, A>(kernelName: string, kernelFunc: WasmKernelFunc<I, A>, setupFunc?: tf.KernelSetupFunc): tf.KernelConfig {
+  const config: tf.KernelConfig = { kernelName, backendName: "wasm", kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+  return setupFunc ? { ...config, setupFunc } : config;
+}
+
+/** A registered kernel, typed as the kit's kernels are. */
+export interface TypedKernel<I, A> {
+  kernelFunc: WasmKernelFunc<I, A>;
+  /** Binds the wasm function a stock kernel calls; the kit's replacement must keep it. */
+  setupFunc?: tf.KernelSetupFunc;
+}
+
+/** The kernel registered now for that name on the wasm backend: before the kit's kernels are registered, the stock one. */
+export function wasmKernelOf<I, A>(kernelName: string): TypedKernel<I, A> {
+  const k = tf.getKernel(kernelName, "wasm");
+  if (!k) throw new Error(`the wasm backend has no ${kernelName} kernel to fall back to (register the wasm backend first)`);
+  return { kernelFunc: k.kernelFunc as unknown as WasmKernelFunc<I, A>, setupFunc: k.setupFunc };
 }
 
 /** Tensors the copy kernels move as 4-byte words (other dtypes go to the stock kernels). */
