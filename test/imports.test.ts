@@ -41,3 +41,27 @@ test("imports run one way: data -> model -> memory -> train -> eval -> report ->
   }
   assert.deepEqual(wrong, []);
 });
+
+test("the base stays below the layers: env imports nothing, util only env, kernels only util and env, backend only those, profiles only data's constants", () => {
+  const src = join(kitRoot(), "src");
+  // What each base module may import (docs/architecture.md#the-import-direction).
+  const allowed: Record<string, string[]> = {
+    "env.js": [],
+    util: ["util", "env.js"],
+    kernels: ["kernels", "util", "env.js"],
+    "backend.js": ["kernels", "util", "env.js"],
+    "profiles.js": ["data/ontology.js", "data/volume.js"],
+  };
+  const wrong: string[] = [];
+  for (const file of sources(src)) {
+    const rel = relative(src, file).replace(/\.ts$/, ".js");
+    const base = Object.keys(allowed).find((b) => rel === b || rel.startsWith(`${b}/`));
+    if (!base) continue;
+    for (const m of readFileSync(file, "utf8").matchAll(/from "(\.{1,2}\/[^"]+)"/g)) {
+      const target = relative(src, normalize(join(dirname(file), m[1])));
+      if (target.startsWith("..")) continue; // assets and dist paths: checked above
+      if (!allowed[base].some((a) => target === a || target.startsWith(`${a}/`))) wrong.push(`${relative(src, file)} imports ${m[1]}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
