@@ -12,6 +12,7 @@ import { UniversalUNet, type ModelConfig } from "../src/model/universal-unet.js"
 import { foregroundThreshold, slidingWindow } from "../src/eval/sliding-window.js";
 import { loadTextEmbedding } from "../src/model/create.js";
 import { diagonalAffine } from "../src/data/volume.js";
+import { postLabel } from "../src/data/post-label.js";
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
@@ -130,4 +131,49 @@ test("sliding window blends logits (the reference) or probabilities (an option):
   assert.ok(Math.abs(probs[v] - (a * sigmoid(1) + b * sigmoid(-30)) / (a + b)) < 1e-4, `blended probability ${probs[v]}`);
   assert.ok(logits[v] < foregroundThreshold("logits"));
   assert.ok(probs[v] > foregroundThreshold("probabilities"));
+});
+
+test("the loss over several template organs, by hand: organ-ratio weights, mean over the template's T organs, a tumour voxel counted in its organ too", async () => {
+  await initBackend({ log: () => {} });
+  // x = 3, y = 2, z = 2; logits for C = 3 channels, the template's organs are Liver (6, channel 0) and
+  // Liver Tumor (27, channel 2); channel 1 is not in the template and must not count.
+  const shape: [number, number, number] = [3, 2, 2];
+  const n = 12;
+  const liver = postLabel(6, 0);
+  const tumourInLiver = postLabel(6, 27);
+  const label = Uint8Array.from([liver, liver, 0, tumourInLiver, 0, 0, 0, liver, 0, 0, 0, tumourInLiver]);
+  const logitValues = Array.from({ length: n * 3 }, (_, i) => Math.sin(1.7 * i) * 2);
+  const logits = tf.tensor4d(logitValues, [2, 2, 3, 3]);
+  const organs = [6, 27];
+  const weights = [0.4, 2.5];
+  const target = oneHotTarget(label, shape, organs);
+  const r = partialLabelLoss(logits, target, [0, 2], weights, "rows");
+  // By hand: voxel v = x + 3 * (y + 2 * z); channel c of voxel v at logitValues[3 * v + c].
+  const t = (v: number, k: number) => (k === 0 ? (label[v] === liver || label[v] === tumourInLiver ? 1 : 0) : label[v] === tumourInLiver ? 1 : 0);
+  const channel = [0, 2];
+  let diceSum = 0,
+    bceSum = 0;
+  for (let k = 0; k < 2; k++) {
+    const z = (v: number) => logitValues[3 * v + channel[k]];
+    let rows = 0;
+    for (let x = 0; x < 3; x++) {
+      let pt = 0,
+        ps = 0,
+        ts = 0;
+      for (let v = x; v < n; v += 3) {
+        pt += sigmoid(z(v)) * t(v, k);
+        ps += sigmoid(z(v));
+        ts += t(v, k);
+      }
+      rows += 1 - (2 * pt) / (ps + ts + 1);
+    }
+    let bce = 0;
+    for (let v = 0; v < n; v++) bce += -(t(v, k) * Math.log(sigmoid(z(v))) + (1 - t(v, k)) * Math.log(1 - sigmoid(z(v))));
+    diceSum += weights[k] * (rows / 3);
+    bceSum += weights[k] * (bce / n);
+  }
+  const want = diceSum / 2 + bceSum / 2;
+  assert.ok(Math.abs(r.loss.dataSync()[0] - want) < 1e-5, `loss ${r.loss.dataSync()[0]} vs by hand ${want}`);
+  assert.ok(Math.abs(r.bce.dataSync()[0] - bceSum / 2) < 1e-5, "BCE term");
+  tf.dispose([logits, target, r.loss, r.bce, r.perOrgan]);
 });
