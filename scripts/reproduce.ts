@@ -177,6 +177,7 @@ async function main() {
         trainSeconds: round1(res.trainSeconds),
         evalSeconds: round1(res.evalSeconds),
         trainedNow: trainedNow.has(r.key),
+        ...(res.commit ? { commit: res.commit } : {}),
       };
     }),
     notebooks,

@@ -165,7 +165,7 @@ test("--report-only on a fresh clone: REPORT.md from the committed results alone
     command: "npm run reproduce -- --profile mini",
     jobs: 2,
     wallSecondsTraining: 3600,
-    runs: plan.map((r) => ({ key: r.key, iterations: 100, trainSeconds: 10, evalSeconds: 1, trainedNow: true })),
+    runs: plan.map((r, i) => ({ key: r.key, iterations: 100, trainSeconds: 10, evalSeconds: 1, trainedNow: true, commit: i < 10 ? "aaaaaaa" : "bbbbbbb" })),
     wallSecondsPerNotebook: { "02-table2-dynamic-adaptation": 61 },
   };
   writeFileSync(join(clone, "figures", "PROVENANCE.json"), JSON.stringify(prov));
@@ -183,6 +183,11 @@ test("--report-only on a fresh clone: REPORT.md from the committed results alone
   assert.match(report, /## Run times/);
   assert.match(report, new RegExp(`- training: ${plan.length} runs, .* wall time with 2 parallel jobs`), "run times read from PROVENANCE.json");
   assert.match(report, /- notebook 02-table2-dynamic-adaptation: /);
+  assert.match(
+    report,
+    new RegExp(`- trained by: bbbbbbb \\(${plan.length - 10} runs\\), aaaaaaa \\(10 runs\\); notebooks and this report by 0000000\n`),
+    "which code trained the runs",
+  );
   // Without PROVENANCE.json the report still comes, and says the run times are not recorded.
   rmSync(join(clone, "figures", "PROVENANCE.json"));
   const noProv = reportOnly();

@@ -14,12 +14,14 @@ export interface RunTiming {
   evalSeconds: number;
   /** Trained by this invocation (false: read from the results folder). */
   trainedNow: boolean;
+  /** The commit of the code that trained it (from its result; absent for results of older kits). */
+  commit?: string;
 }
 
 export interface ReproduceProvenance {
   profile: string;
   seeds: number[];
-  /** The commit of the code (short hash), "unknown" outside git. */
+  /** The commit of the code that ran this invocation (short hash), "unknown" outside git; each run's own in `runs`. */
   commit: string;
   /** Code (not the run's own outputs: results/, figures/, notebooks/*.ipynb) differed from the commit. */
   codeDirty?: boolean;

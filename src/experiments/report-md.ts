@@ -232,6 +232,17 @@ function runTimes(prov: ReproduceProvenance | undefined): string[] {
         (prov.runs.some((r) => !r.trainedNow) ? ` (${prov.runs.filter((r) => !r.trainedNow).length} of them trained by an earlier invocation)` : ""),
     );
   }
+  if (prov.runs?.length) {
+    // A reproduction may span sessions and commits: say which code trained how many runs.
+    const byCommit = new Map<string, number>();
+    for (const r of prov.runs) byCommit.set(r.commit ?? "not recorded", (byCommit.get(r.commit ?? "not recorded") ?? 0) + 1);
+    lines.push(
+      `- trained by: ${[...byCommit]
+        .sort((a, b) => b[1] - a[1])
+        .map(([c, n]) => `${c} (${n} run${n === 1 ? "" : "s"})`)
+        .join(", ")}; notebooks and this report by ${prov.commit}${prov.codeDirty ? " with uncommitted changes" : ""}`,
+    );
+  }
   for (const [nb, sec] of Object.entries(prov.wallSecondsPerNotebook ?? {})) lines.push(`- notebook ${nb}: ${formatDuration(sec)}`);
   return [...lines, ""];
 }
