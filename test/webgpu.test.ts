@@ -5,7 +5,9 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { describeBackend, initBackend, releaseWebGpu, type BackendReport } from "../src/backend.js";
 import { collapseBroadcast } from "../src/kernels/webgpu/rank-collapse.js";
+import { conv3dWebGpu } from "../src/kernels/webgpu/Conv3D.js";
 import { chunkPlan, conv3dFilterGradWebGpu } from "../src/kernels/webgpu/Conv3DBackpropFilterV2.js";
+import { conv3dInputGradWebGpu } from "../src/kernels/webgpu/Conv3DBackpropInputV2.js";
 import { Rng } from "../src/util/rng.js";
 import { CASES, checkConvCase, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { smokePrepared } from "./fixtures.js";
@@ -129,10 +131,13 @@ test("webgpu: rank-5 element-wise ops with broadcasting and where() match the cp
 });
 
 test("webgpu: Conv3D, its input and filter gradients and the transposed-convolution gradient match float64 loops", { skip: skip() }, async () => {
-  // The kit's filter-gradient kernel is the one registered (src/kernels/webgpu/Conv3DBackpropFilterV2.ts).
+  // The kit's three convolution kernels are the ones registered (src/kernels/webgpu/).
   assert.equal(tf.getKernel("Conv3DBackpropFilterV2", "webgpu")?.kernelFunc, conv3dFilterGradWebGpu as unknown);
+  assert.equal(tf.getKernel("Conv3D", "webgpu")?.kernelFunc, conv3dWebGpu as unknown);
+  assert.equal(tf.getKernel("Conv3DBackpropInputV2", "webgpu")?.kernelFunc, conv3dInputGradWebGpu as unknown);
   const rng = new Rng(2024);
-  // Plus a case with several 64-wide tiles in both dimensions of the filter gradient, partial ones included.
+  // Plus a case with several 64-wide tiles in both dimensions of each product (filter gradient: 216 x 80;
+  // Conv3D: 120 voxels x 80 channels; input gradient: 120 voxels x 2160 inner), partial tiles included.
   for (const c of [...CASES, { x: [1, 5, 4, 6, 8] as S5, f: [3, 3, 3, 8, 80] as S5, s: 1, pad: "same" as const }]) {
     await checkConvCase(c, rng, "webgpu");
   }

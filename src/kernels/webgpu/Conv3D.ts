@@ -1,0 +1,72 @@
+/**
+ * Conv3D for tfjs's webgpu backend as an implicit-im2col matrix product (implicit-gemm.ts):
+ *   y[v, co] = sum over m = (kd, kh, kw, ci) of X[v, m] * W[m, co],   v = (n, od, oh, ow)
+ * with X[v, m] = x[n, od*sD - front + kd, oh*sH - top + kh, ow*sW - left + kw, ci] (0 outside). The
+ * stock shader computes each output element alone, reading its whole receptive field from memory.
+ * Checked against float64 loops in test/webgpu.test.ts.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { convUniforms, implicitGemmProgram, type Info, type WebGpuBackendLike } from "./implicit-gemm.js";
+
+const READ_X = `
+  let ci = k % uniforms.cin;
+  let f = k / uniforms.cin;
+  let c = f % uniforms.kw;
+  let b = (f / uniforms.kw) % uniforms.kh;
+  let d = f / (uniforms.kw * uniforms.kh);
+  let ow = row % uniforms.oW;
+  let oh = (row / uniforms.oW) % uniforms.oH;
+  let od = (row / (uniforms.oW * uniforms.oH)) % uniforms.oD;
+  let n = row / (uniforms.oW * uniforms.oH * uniforms.oD);
+  let id = od * uniforms.sD - uniforms.front + d;
+  let ih = oh * uniforms.sH - uniforms.top + b;
+  let iw = ow * uniforms.sW - uniforms.left + c;
+  if (id < 0 || id >= uniforms.D || ih < 0 || ih >= uniforms.H || iw < 0 || iw >= uniforms.W) { return 0.0; }
+  return x[(((n * uniforms.D + id) * uniforms.H + ih) * uniforms.W + iw) * uniforms.cin + ci];`;
+
+/** W [kd, kh, kw, cin, cout] is already the [m, co] matrix. */
+const READ_W = `return w[k * uniforms.cout + col];`;
+
+export function conv3dWebGpu(args: { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> }): Info {
+  const { x, filter } = args.inputs;
+  const backend = args.backend as WebGpuBackendLike;
+  const { strides, pad, dilations } = args.attrs as unknown as tf.Conv3DAttrs;
+  const info = tf.backend_util.computeConv3DInfo(
+    x.shape as [number, number, number, number, number],
+    filter.shape as [number, number, number, number, number],
+    strides,
+    dilations,
+    pad,
+  );
+  if (info.dilationDepth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1)
+    throw new Error("Conv3D (webgpu, the kit's kernel): dilations are not supported");
+  const [kd, kh, kw, cin, cout] = filter.shape;
+  const R = info.batchSize * info.outDepth * info.outHeight * info.outWidth;
+  const uniforms = convUniforms({
+    R,
+    N: cout,
+    K: kd * kh * kw * cin,
+    cin,
+    cout,
+    kd,
+    kh,
+    kw,
+    D: info.inDepth,
+    H: info.inHeight,
+    W: info.inWidth,
+    oD: info.outDepth,
+    oH: info.outHeight,
+    oW: info.outWidth,
+    sD: info.strideDepth,
+    sH: info.strideHeight,
+    sW: info.strideWidth,
+    front: info.padInfo.front,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  });
+  const flat = backend.runWebGPUProgram(implicitGemmProgram("massive_conv3d", ["x", "w"], R, cout, READ_X, READ_W), [x, filter], "float32", uniforms);
+  const reshape = tf.getKernel("Reshape", "webgpu")!.kernelFunc as unknown as (a: object) => Info;
+  const out = reshape({ inputs: { x: flat }, backend, attrs: { shape: info.outShape } });
+  backend.disposeData(flat.dataId);
+  return out;
+}

@@ -1,0 +1,83 @@
+/**
+ * Conv3DBackpropInputV2 (the input gradient of Conv3D, and the forward pass of the transposed convolution
+ * of the U-Net's up path) for tfjs's webgpu backend as an implicit matrix product (implicit-gemm.ts):
+ *   dx[u, ci] = sum over j = (kd, kh, kw, co) of G[u, j] * W[kd, kh, kw, ci, co],   u = (n, id, ih, iw)
+ * with G[u, j] = dy[n, od, oh, ow, co] for the output voxel that reads u through filter offset
+ * (kd, kh, kw): od = (id + front - kd) / sD when that divides exactly and lies inside (likewise oh, ow),
+ * else 0. Checked against float64 loops in test/webgpu.test.ts.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { convUniforms, implicitGemmProgram, type Info, type WebGpuBackendLike } from "./implicit-gemm.js";
+
+const READ_DY = `
+  let co = k % uniforms.cout;
+  let f = k / uniforms.cout;
+  let c = f % uniforms.kw;
+  let b = (f / uniforms.kw) % uniforms.kh;
+  let d = f / (uniforms.kw * uniforms.kh);
+  let iw = row % uniforms.W;
+  let ih = (row / uniforms.W) % uniforms.H;
+  let id = (row / (uniforms.W * uniforms.H)) % uniforms.D;
+  let n = row / (uniforms.W * uniforms.H * uniforms.D);
+  let pd = id + uniforms.front - d;
+  let ph = ih + uniforms.top - b;
+  let pw = iw + uniforms.left - c;
+  if (pd < 0 || ph < 0 || pw < 0 || pd % uniforms.sD != 0 || ph % uniforms.sH != 0 || pw % uniforms.sW != 0) { return 0.0; }
+  let od = pd / uniforms.sD;
+  let oh = ph / uniforms.sH;
+  let ow = pw / uniforms.sW;
+  if (od >= uniforms.oD || oh >= uniforms.oH || ow >= uniforms.oW) { return 0.0; }
+  return dy[(((n * uniforms.oD + od) * uniforms.oH + oh) * uniforms.oW + ow) * uniforms.cout + co];`;
+
+/** B[j, ci] = W[kd, kh, kw, ci, co] for j = (kd, kh, kw, co). */
+const READ_W = `
+  let co = k % uniforms.cout;
+  let f = k / uniforms.cout;
+  return w[(f * uniforms.cin + col) * uniforms.cout + co];`;
+
+export function conv3dInputGradWebGpu(args: { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> }): Info {
+  const { dy, filter } = args.inputs;
+  const backend = args.backend as WebGpuBackendLike;
+  const { strides, pad, inputShape } = args.attrs as unknown as tf.Conv3DBackpropInputV2Attrs;
+  const info = tf.backend_util.computeConv3DInfo(
+    inputShape as [number, number, number, number, number],
+    filter.shape as [number, number, number, number, number],
+    strides,
+    1,
+    pad,
+  );
+  const [kd, kh, kw, cin, cout] = filter.shape;
+  const R = info.batchSize * info.inDepth * info.inHeight * info.inWidth;
+  const uniforms = convUniforms({
+    R,
+    N: cin,
+    K: kd * kh * kw * cout,
+    cin,
+    cout,
+    kd,
+    kh,
+    kw,
+    D: info.inDepth,
+    H: info.inHeight,
+    W: info.inWidth,
+    oD: info.outDepth,
+    oH: info.outHeight,
+    oW: info.outWidth,
+    sD: info.strideDepth,
+    sH: info.strideHeight,
+    sW: info.strideWidth,
+    front: info.padInfo.front,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  });
+  const flat = backend.runWebGPUProgram(
+    implicitGemmProgram("massive_conv3d_input_grad", ["dy", "w"], R, cin, READ_DY, READ_W),
+    [dy, filter],
+    "float32",
+    uniforms,
+  );
+  const reshape = tf.getKernel("Reshape", "webgpu")!.kernelFunc as unknown as (a: object) => Info;
+  const out = reshape({ inputs: { x: flat }, backend, attrs: { shape: inputShape } });
+  backend.disposeData(flat.dataId);
+  return out;
+}
