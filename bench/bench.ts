@@ -46,7 +46,8 @@ function runNode(row: Row, stock: boolean): number | string {
     ],
     {
       encoding: "utf8",
-      env: { ...process.env, MASSIVE_BACKEND: "wasm", MASSIVE_STOCK_KERNELS: stock ? "1" : "0" },
+      // The stock row is tfjs alone: without the kit's kernels and without its fused heads.
+      env: { ...process.env, MASSIVE_BACKEND: "wasm", MASSIVE_STOCK_KERNELS: stock ? "1" : "0", ...(stock ? { MASSIVE_FUSED_HEADS: "0" } : {}) },
       timeout: 30 * 60 * 1000,
     },
   );
