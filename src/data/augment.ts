@@ -215,9 +215,9 @@ export function samplePatch(
   if (rng.next() < cfg.rot90Prob && roi[0] === roi[1]) p = rot90Patch(p, 1 + rng.int(cfg.rot90MaxK));
   if (rng.next() < cfg.shiftProb) {
     const off = rng.uniform(-cfg.shiftOffset, cfg.shiftOffset);
-    const img = new Float32Array(p.image.length);
-    for (let i = 0; i < img.length; i++) img[i] = p.image[i] + off;
-    p = { ...p, image: img };
+    const shifted = new Float32Array(p.image.length);
+    for (let i = 0; i < shifted.length; i++) shifted[i] = p.image[i] + off;
+    p = { ...p, image: shifted };
   }
   return p;
 }
