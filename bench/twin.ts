@@ -9,8 +9,11 @@
  * npm run twin -- --data <prepared dir> [--out work/twin] [--profile mini] [--epochs 60] [--seed 1]
  *   [--sites S1] [--no-augment] [--eval-every 240] [--dice rows|squared] [--init pytorch|he]
  *   [--eval-bn batch|running] [--blend logits|probabilities] [--lr 3e-3] [--twin-init kit|torch]
- *   [--twin-only] [--kit-only]
+ *   [--twin-only] [--kit-only] [--seeds 1,2,3,4,5]
  * The settings apply to both sides; --twin-init torch lets PyTorch draw its own initial weights.
+ * --seeds runs one pair per training seed into <out>/seed<N> (pairs already there are kept, so a killed
+ * run continues) and ends with the paired kit - twin differences over the seeds, each with its 95% interval
+ * and whether it lies within +-0.05 (the training study's agreement criterion).
  */
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
@@ -19,6 +22,7 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../src/backend.js";
 import { className, templateKeys, templateClasses } from "../src/data/ontology.js";
 import { evaluateSplit } from "../src/eval/evaluate.js";
+import { pairedDifference, verdictWithin } from "../src/eval/paired.js";
 import type { DiceSummary } from "../src/eval/dice.js";
 import type { UniversalUNet } from "../src/model/universal-unet.js";
 import { profileByName, type ProfileName } from "../src/profiles.js";
@@ -60,6 +64,7 @@ const { values: a } = parseArgs({
     profile: { type: "string", default: "mini" },
     epochs: { type: "string", default: "60" },
     seed: { type: "string", default: "1" },
+    seeds: { type: "string" },
     sites: { type: "string" },
     "no-augment": { type: "boolean", default: false },
     "eval-every": { type: "string", default: "0" },
@@ -96,12 +101,12 @@ async function writeWeights(model: UniversalUNet, out: string, name: string): Pr
   writeFileSync(join(out, `${name}.json`), JSON.stringify(index));
 }
 
-async function runKit(data: string, out: string): Promise<SideResult> {
+async function runKit(data: string, out: string, seed: number): Promise<SideResult> {
   await initBackend({ log: (l) => process.stderr.write(l + "\n") });
   const profile = profileByName(a.profile!).name as ProfileName;
   const config = defaultConfig(profile, "repeated", {
     epochs: Number(a.epochs),
-    seed: Number(a.seed),
+    seed,
     augment: !a["no-augment"],
     checkpointEvery: 1e9,
     dice: a.dice as DiceForm,
@@ -257,12 +262,64 @@ function printSideBySide(kit: SideResult, twin: SideResult): void {
   console.log(`\nkit ${kit.seconds.toFixed(0)} s, twin ${twin.seconds.toFixed(0)} s`);
 }
 
+/** A pair already in dir, when its trace was made with this data, seed and number of epochs; else an error naming what changed. */
+function finishedPair(dir: string, data: string, seed: number): { kit: SideResult; twin: SideResult } | undefined {
+  if (!existsSync(join(dir, "twin.json")) || !existsSync(join(dir, "kit.json"))) return undefined;
+  const trace = JSON.parse(readFileSync(join(dir, "trace.json"), "utf8")) as { data: string; config: { seed: number; epochs: number } };
+  const want = { data, seed, epochs: Number(a.epochs) };
+  const have = { data: trace.data, seed: trace.config.seed, epochs: trace.config.epochs };
+  if (JSON.stringify(want) !== JSON.stringify(have)) {
+    throw new Error(`twin: ${dir} holds a pair made with ${JSON.stringify(have)}, not ${JSON.stringify(want)}; choose another --out or remove it`);
+  }
+  return {
+    kit: JSON.parse(readFileSync(join(dir, "kit.json"), "utf8")) as SideResult,
+    twin: JSON.parse(readFileSync(join(dir, "twin.json"), "utf8")) as SideResult,
+  };
+}
+
+/** Kit - twin over seeds, per class: the mean difference, its 95% interval, and agreement within +-margin. */
+function printPairs(pairs: { seed: number; kit: SideResult; twin: SideResult }[], margin = 0.05): void {
+  const f = (v: number | null) => (v === null ? "   -  " : (v >= 0 ? "+" : "") + v.toFixed(3));
+  console.log(`
+kit - twin over ${pairs.length} seeds (${pairs.map((p) => p.seed).join(", ")}): mean difference [95% interval], and whether it lies within +-${margin}`);
+  const row = (label: string, get: (r: SideResult["final"]) => number | null | undefined) => {
+    const d = pairedDifference(pairs.map((p) => [get(p.kit.final) ?? null, get(p.twin.final) ?? null] as const));
+    const kitMean = pairs.reduce((s, p) => s + (get(p.kit.final) ?? 0), 0) / pairs.length;
+    const twinMean = pairs.reduce((s, p) => s + (get(p.twin.final) ?? 0), 0) / pairs.length;
+    console.log(
+      `  ${label.padEnd(24)} kit ${kitMean.toFixed(3)}  twin ${twinMean.toFixed(3)}  ${f(d.mean)} [${f(d.lo)}, ${f(d.hi)}]  within: ${verdictWithin(d, margin)}`,
+    );
+  };
+  row("organ average", (r) => r.organAverage);
+  const ids = [...new Set(pairs.flatMap((p) => Object.keys(p.kit.final.perClass)))].map(Number).sort((x, y) => x - y);
+  for (const id of ids) row(`${id} ${className(id)}`, (r) => r.perClass[id]);
+}
+
 async function main() {
   if (!a.data) throw new Error("twin: --data <prepared dir> is required (e.g. from massive prep)");
   const data = resolve(a.data);
   const out = resolve(a.out!);
   if (!existsSync(join(data, "manifest.json"))) throw new Error(`twin: ${data} has no manifest.json (run massive prep first)`);
-  const kit = a["twin-only"] ? (JSON.parse(readFileSync(join(out, "kit.json"), "utf8")) as SideResult) : await runKit(data, out);
+  if (a.seeds) {
+    const seeds = a.seeds.split(",").map(Number);
+    if (seeds.some((s) => !Number.isInteger(s))) throw new Error(`twin: --seeds wants integers separated by commas, got "${a.seeds}"`);
+    const pairs: { seed: number; kit: SideResult; twin: SideResult }[] = [];
+    for (const seed of seeds) {
+      const dir = join(out, `seed${seed}`);
+      let pair = finishedPair(dir, data, seed);
+      if (pair) console.log(`twin: seed ${seed}: pair already in ${dir}`);
+      else {
+        console.log(`twin: seed ${seed}: kit, then the PyTorch twin, into ${dir}`);
+        const kit = await runKit(data, dir, seed);
+        pair = { kit, twin: runTwin(data, dir) };
+        console.log(`twin: seed ${seed}: organ average kit ${kit.final.organAverage?.toFixed(3)}, twin ${pair.twin.final.organAverage?.toFixed(3)}`);
+      }
+      pairs.push({ seed, ...pair });
+    }
+    printPairs(pairs);
+    return;
+  }
+  const kit = a["twin-only"] ? (JSON.parse(readFileSync(join(out, "kit.json"), "utf8")) as SideResult) : await runKit(data, out, Number(a.seed));
   if (a["kit-only"]) {
     console.log(`kit: organ average ${kit.final.organAverage?.toFixed(3)}; loss ${lossWindows(kit.steps).join(", ")}`);
     printOrganCurves(kit);

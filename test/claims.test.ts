@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SITES } from "../src/data/ontology.js";
 import { relativeDiceDrop } from "../src/eval/dice.js";
-import { pairedDifference, verdictAbove, verdictAll } from "../src/eval/paired.js";
+import { pairedDifference, verdictAbove, verdictAll, verdictWithin } from "../src/eval/paired.js";
 import { tCdf, tQuantile } from "../src/eval/student-t.js";
 import { forgettingClaims } from "../src/experiments/claims.js";
 import { forgettingRows, meanRelativeDrop } from "../src/experiments/forgetting.js";
@@ -181,4 +181,35 @@ test("a notebook's missing runs are an error naming them and the command that tr
       /`npm run reproduce -- --profile smoke --only 03` trains the missing runs/.test(e.message) &&
       /never train/.test(e.message),
   );
+});
+
+test("agreement within a margin: inside, beyond, or straddling its ends", () => {
+  const close = pairedDifference([
+    [0.61, 0.6],
+    [0.7, 0.71],
+    [0.65, 0.64],
+    [0.66, 0.66],
+  ]);
+  assert.equal(verdictWithin(close, 0.05), "supported");
+  // A steady gap of about 0.2: the interval lies wholly above the margin.
+  const apart = pairedDifference([
+    [0.8, 0.6],
+    [0.85, 0.64],
+    [0.9, 0.7],
+  ]);
+  assert.equal(verdictWithin(apart, 0.05), "contradicted");
+  const below = pairedDifference([
+    [0.6, 0.8],
+    [0.64, 0.85],
+    [0.7, 0.9],
+  ]);
+  assert.equal(verdictWithin(below, 0.05), "contradicted", "the same gap the other way");
+  // Noisy pairs centred on zero: the interval reaches past the margin, so no verdict.
+  const noisy = pairedDifference([
+    [0.9, 0.6],
+    [0.6, 0.9],
+    [0.7, 0.72],
+  ]);
+  assert.equal(verdictWithin(noisy, 0.05), "undecided");
+  assert.equal(verdictWithin(pairedDifference([[0.6, 0.6]]), 0.05), "undecided", "one pair has no interval");
 });

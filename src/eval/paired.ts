@@ -48,3 +48,14 @@ export function verdictAll(verdicts: readonly Verdict[]): Verdict {
   if (verdicts.includes("contradicted")) return "contradicted";
   return verdicts.length > 0 && verdicts.every((v) => v === "supported") ? "supported" : "undecided";
 }
+
+/**
+ * The verdict on "the two sides agree within margin" (|mean difference| < margin): supported when the whole
+ * interval lies inside (-margin, margin), contradicted when it lies wholly beyond one end, else undecided.
+ */
+export function verdictWithin(d: PairedDifference, margin: number): Verdict {
+  if (d.lo === null || d.hi === null) return "undecided";
+  if (d.lo > -margin && d.hi < margin) return "supported";
+  if (d.lo >= margin || d.hi <= -margin) return "contradicted";
+  return "undecided";
+}
