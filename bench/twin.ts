@@ -264,7 +264,7 @@ function printSideBySide(kit: SideResult, twin: SideResult): void {
 
 /** A pair already in dir, when its trace was made with this data, seed and number of epochs; else an error naming what changed. */
 function finishedPair(dir: string, data: string, seed: number): { kit: SideResult; twin: SideResult } | undefined {
-  if (!existsSync(join(dir, "twin.json")) || !existsSync(join(dir, "kit.json"))) return undefined;
+  if (!["twin.json", "kit.json", "trace.json"].every((f) => existsSync(join(dir, f)))) return undefined;
   const trace = JSON.parse(readFileSync(join(dir, "trace.json"), "utf8")) as { data: string; config: { seed: number; epochs: number } };
   const want = { data, seed, epochs: Number(a.epochs) };
   const have = { data: trace.data, seed: trace.config.seed, epochs: trace.config.epochs };
@@ -284,11 +284,12 @@ function printPairs(pairs: { seed: number; kit: SideResult; twin: SideResult }[]
 kit - twin over ${pairs.length} seeds (${pairs.map((p) => p.seed).join(", ")}): mean difference [95% interval], and whether it lies within +-${margin}`);
   const row = (label: string, get: (r: SideResult["final"]) => number | null | undefined) => {
     const d = pairedDifference(pairs.map((p) => [get(p.kit.final) ?? null, get(p.twin.final) ?? null] as const));
-    const kitMean = pairs.reduce((s, p) => s + (get(p.kit.final) ?? 0), 0) / pairs.length;
-    const twinMean = pairs.reduce((s, p) => s + (get(p.twin.final) ?? 0), 0) / pairs.length;
-    console.log(
-      `  ${label.padEnd(24)} kit ${kitMean.toFixed(3)}  twin ${twinMean.toFixed(3)}  ${f(d.mean)} [${f(d.lo)}, ${f(d.hi)}]  within: ${verdictWithin(d, margin)}`,
-    );
+    // Each side's mean over the seeds that scored the class (a class absent from a test split is no 0).
+    const mean = (side: "kit" | "twin") => {
+      const v = pairs.map((p) => get(p[side].final)).filter((x): x is number => typeof x === "number");
+      return v.length ? (v.reduce((s, x) => s + x, 0) / v.length).toFixed(3) : "  -  ";
+    };
+    console.log(`  ${label.padEnd(24)} kit ${mean("kit")}  twin ${mean("twin")}  ${f(d.mean)} [${f(d.lo)}, ${f(d.hi)}]  within: ${verdictWithin(d, margin)}`);
   };
   row("organ average", (r) => r.organAverage);
   const ids = [...new Set(pairs.flatMap((p) => Object.keys(p.kit.final.perClass)))].map(Number).sort((x, y) => x - y);
@@ -301,6 +302,7 @@ async function main() {
   const out = resolve(a.out!);
   if (!existsSync(join(data, "manifest.json"))) throw new Error(`twin: ${data} has no manifest.json (run massive prep first)`);
   if (a.seeds) {
+    if (a["twin-only"] || a["kit-only"]) throw new Error("twin: --seeds runs both sides of each pair; it does not combine with --twin-only or --kit-only");
     const seeds = a.seeds.split(",").map(Number);
     if (seeds.some((s) => !Number.isInteger(s))) throw new Error(`twin: --seeds wants integers separated by commas, got "${a.seeds}"`);
     const pairs: { seed: number; kit: SideResult; twin: SideResult }[] = [];
