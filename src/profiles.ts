@@ -102,7 +102,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       // 256 (1 : 2 : 4); the repeated baseline gets E = S epochs, as the paper's 100 epochs match its S = 100.
       // Single-site: S = E = 100, as the paper (1600 steps a run; the repeated run's Organ average reaches
       // 0.80 by step 1600). Stream: S = E = 24 (1488 steps a run), which keeps the whole reproduction near
-      // 3.5 h with --jobs 2 on 2 cores; its partial labels learn slowly (Organ average ~0.15 at this
+      // 3 h with --jobs 2 on 2 cores; its partial labels learn slowly (Organ average ~0.15 at this
       // length, as in the PyTorch twin).
       table1: { memorySizes: [2, 4, 8], paperMemorySizes: [64, 128, 256], samplingRate: 100, epochs: 100 },
       table2: { memory: 8, samplingRate: 24, topOneInKs: [8, 4, 2], epochs: 24 },

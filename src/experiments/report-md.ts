@@ -117,7 +117,7 @@ function table2Sections(s: ExperimentSettings): ClaimSection[] {
   const context = ["## What the network learned (context for the claims)", ""];
   context.push(
     "Dice per class on the stream's test cases, averaged over all Table 2 runs (every strategy and seed; classes a test case does not label are not counted). " +
-      "The paper's Average is over 32 classes, many of them small organs and tumours that a few hundred CPU steps do not learn; the large organs show whether training works at all.",
+      "The paper's Average is over 32 classes, many of them small organs and tumours that about 1500 CPU steps a run do not learn; the large organs show whether training works at all.",
     "",
     learned.length && learned[0].mean > 0
       ? `- best learned: ${learned
@@ -254,7 +254,7 @@ export function buildReport(s: ExperimentSettings, prov: ReproduceProvenance | u
   lines.push(
     `Profile \`${s.profile}\`: synthetic PAOT-like phantoms (see README), seeds ${s.seeds.join(", ")}; values are mean ± sd over seeds of the Average Dice on the test split. ` +
       `Made by \`npm run reproduce -- --profile ${s.profile}\` from the stored per-run results; provenance (commit, date, backend, wall times) in [PROVENANCE.json](PROVENANCE.json). ` +
-      `The scale is tiny next to the paper (tens of cases, a narrow net, a few hundred steps per run).`,
+      `The scale is tiny next to the paper (tens of cases, a narrow net, about 1500 steps per run).`,
     "",
     HOW_JUDGED,
     "",
