@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { kitRoot } from "../src/util/paths.js";
 import { tempDir } from "./helpers.js";
 
 function massive(...args: string[]) {
@@ -45,4 +46,24 @@ test("phantom then prep from the command line", () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /4 prepared, 0 already there, 0 failed/);
   assert.ok(existsSync(join(dir, "prep", "manifest.json")));
+});
+
+test("every command's usage line and help name all of its options, and so does the README's synopsis", async () => {
+  const { COMMANDS } = await import("../src/cli/main.js");
+  const readme = readFileSync(join(kitRoot(), "README.md"), "utf8");
+  const synopsis = readme.slice(readme.indexOf("## Commands"));
+  const block = synopsis.slice(synopsis.indexOf("```sh"), synopsis.indexOf("```", synopsis.indexOf("```sh") + 5));
+  const missing: string[] = [];
+  for (const cmd of COMMANDS) {
+    // A README entry runs from `npx massive <name>` to the next `npx massive`.
+    const start = block.indexOf(`npx massive ${cmd.name} `);
+    const next = start < 0 ? -1 : block.indexOf("npx massive", start + 1);
+    const entry = start < 0 ? undefined : block.slice(start, next < 0 ? undefined : next);
+    for (const name of Object.keys(cmd.options)) {
+      if (!cmd.usage.includes(`--${name}`)) missing.push(`${cmd.name}: usage lacks --${name}`);
+      if (!cmd.help[name]) missing.push(`${cmd.name}: help lacks --${name}`);
+      if (entry !== undefined && !entry.includes(`--${name}`)) missing.push(`${cmd.name}: README synopsis lacks --${name}`);
+    }
+  }
+  assert.deepEqual(missing, []);
 });

@@ -64,7 +64,7 @@ const prep: CommandSpec = {
   name: "prep",
   summary: "preprocess the cases of PAOT-style list files (image<TAB>label) into a prepared folder with a manifest",
   usage:
-    "massive prep --list <file> [--list <file> ...] --root <dir> --out <dir> [--spacing 1.5] [--dataset-key <template>] [--label-map template|totalseg] [--site D5] [--split train|test] [--volume K] [--max-voxels N]",
+    "massive prep --list <file> [--list <file> ...] --root <dir> --out <dir> [--spacing 1.5] [--dataset-key <template>] [--label-map template|totalseg] [--site D5] [--split train|test] [--profile <p>] [--volume K] [--max-voxels N]",
   options: {
     list: { type: "string", multiple: true },
     root: { type: "string" },

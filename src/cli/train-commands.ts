@@ -28,7 +28,7 @@ function parseSites(v: unknown): string[] | undefined {
 export const trainCommand: CommandSpec = {
   name: "train",
   summary: `train online with a replay memory (${MEMORY_KINDS.join(", ")}) or with repeated epochs, writing a run folder`,
-  usage: `massive train --strategy ${STRATEGIES.join("|")} --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--ranks R] [--seed N] [--sites D1,D2] [--init <file.pt>] [--resume] [--no-postprocess]`,
+  usage: `massive train --strategy ${STRATEGIES.join("|")} --data <prepared dir> --out <run dir> [--profile smoke|mini|paper] [--memory N] [--sampling-rate S] [--top-k K] [--limit-num-seen-coeff C] [--epochs E] [--ranks R] [--seed N] [--sites D1,D2] [--lr X] [--warmup F] [--roi x,y,z] [--init <file.pt>] [--checkpoint-every N] [--resume] [--no-eval] [--no-postprocess]`,
   options: {
     strategy: { type: "string" },
     profile: { type: "string", default: "smoke" },
@@ -140,7 +140,7 @@ export const trainCommand: CommandSpec = {
 export const evalCommand: CommandSpec = {
   name: "eval",
   summary: "evaluate a run's last checkpoint on the test split of a prepared folder (Dice per class, averages)",
-  usage: "massive eval --run <run dir> --data <prepared dir> [--split test|train] [--sites D8,D12] [--no-postprocess]",
+  usage: "massive eval --run <run dir> --data <prepared dir> [--split test|train] [--sites D8,D12] [--out <file.json>] [--no-postprocess]",
   options: {
     run: { type: "string" },
     data: { type: "string" },
