@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { kitRoot } from "../src/util/paths.js";
-import { forwardConvFlops, type BenchNet } from "./nets.js";
+import { BENCH_ROI, forwardConvFlops, type BenchNet } from "./nets.js";
 
 interface Row {
   net: BenchNet;
@@ -24,9 +24,9 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { net: "narrow", roi: [32, 32, 32], steps: 10, warm: 5, stockSteps: 5, stockWarm: 1 },
-  { net: "mini", roi: [32, 32, 16], steps: 10, warm: 5, stockSteps: 5, stockWarm: 1 },
-  { net: "paper", roi: [32, 32, 32], steps: 3, warm: 2, stockSteps: 2, stockWarm: 1 },
+  { net: "narrow", roi: BENCH_ROI.narrow, steps: 10, warm: 5, stockSteps: 5, stockWarm: 1 },
+  { net: "mini", roi: BENCH_ROI.mini, steps: 10, warm: 5, stockSteps: 5, stockWarm: 1 },
+  { net: "paper", roi: BENCH_ROI.paper, steps: 3, warm: 2, stockSteps: 2, stockWarm: 1 },
 ];
 
 const median = (xs: number[]) => {

@@ -8,7 +8,11 @@ import { defaultConfig } from "../src/train/config.js";
 import { trainStep } from "../src/train/step.js";
 import type { Vec3 } from "../src/data/volume.js";
 
-export type BenchNet = "narrow" | "mini" | "paper";
+export const BENCH_NETS = ["narrow", "mini", "paper"] as const;
+export type BenchNet = (typeof BENCH_NETS)[number];
+
+/** Each net's benchmark input [x, y, z]: the mini profile's patch for mini, 32^3 otherwise. */
+export const BENCH_ROI: Record<BenchNet, Vec3> = { narrow: [32, 32, 32], mini: [32, 32, 16], paper: [32, 32, 32] };
 
 export const BENCH_WIDTHS: Record<Exclude<BenchNet, "narrow">, ModelConfig["widths"]> = {
   mini: [4, 8, 16, 32, 64],
