@@ -1,5 +1,6 @@
 // Assembles the kit's WebAssembly modules into dist/src/kernels/ (part of `npm run build`):
-// src/kernels/columns.wat -> columns.wasm (the im2col loops), and the text that scripts/heads-wat.mjs
+// src/kernels/columns.wat -> columns.wasm (the im2col loops), src/kernels/sigmoid-bce.wat ->
+// sigmoid-bce.wasm (the loss's element-wise sigmoid and BCE), and the text that scripts/heads-wat.mjs
 // generates -> heads.wasm (the fused Universal Model heads).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,4 +28,6 @@ function assemble(name, text, target) {
 
 const columns = join(root, "src", "kernels", "columns.wat");
 assemble(columns, readFileSync(columns, "utf8"), join(root, "dist", "src", "kernels", "columns.wasm"));
+const sigmoidBce = join(root, "src", "kernels", "sigmoid-bce.wat");
+assemble(sigmoidBce, readFileSync(sigmoidBce, "utf8"), join(root, "dist", "src", "kernels", "sigmoid-bce.wasm"));
 assemble("scripts/heads-wat.mjs", headsWat(), join(root, "dist", "src", "kernels", "heads.wasm"));

@@ -14,7 +14,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { kitRoot } from "./util/paths.js";
 import { registerWasmKernels } from "./kernels/wasm/register-all.js";
-import { columnsWasmPath } from "./kernels/columns-wasm.js";
+import { kernelModulePath } from "./kernels/columns-wasm.js";
 import { registerConv3dTransposeGradient } from "./kernels/gradients/Conv3DBackpropInputV2.js";
 import { registerWebGpuKernels } from "./kernels/webgpu/register-all.js";
 import * as tf from "@tensorflow/tfjs";
@@ -326,9 +326,9 @@ export async function initBackend(opts: InitOptions = {}): Promise<BackendReport
         notes.push(
           env("MASSIVE_STOCK_KERNELS") === "1"
             ? "MASSIVE_STOCK_KERNELS=1: stock wasm Conv3D kernels (their input gradient is wrong in tfjs 4.22)"
-            : existsSync(columnsWasmPath())
-              ? "Conv3D kernels: im2col (columns.wasm, SIMD) + XNNPACK matMul; fast Slice/SplitV (src/kernels)"
-              : `Conv3D kernels: im2col (JavaScript loops: ${columnsWasmPath()} not built, run npm run build) + XNNPACK matMul`,
+            : existsSync(kernelModulePath("columns.wasm"))
+              ? "Conv3D kernels: im2col (columns.wasm, SIMD) + XNNPACK matMul; fast Slice/SplitV/Sum/Mean, copy-free Identity, fused AdamW and loss terms (src/kernels)"
+              : `Conv3D kernels: im2col (JavaScript loops: ${kernelModulePath("columns.wasm")} not built, run npm run build) + XNNPACK matMul`,
         );
         report = { backend: "wasm", provider: "@tensorflow/tfjs-backend-wasm", gpu: "n/a", skipped, notes };
       }

@@ -17,6 +17,8 @@ export interface WasmColumns {
   copyRows(dst: number, src: number, rows: number, bytes: number, dstStride: number, srcStride: number): void;
   /** dst[b, c, r] = src[b, r, c] (floats) for b < batch, r < rows, c < cols. */
   transposeLast2(dst: number, src: number, batch: number, rows: number, cols: number): void;
+  /** dst[o, c] = sum over r of src[o, r, c] for o < outer, r < rows, c < bytes / 4 (float32, row order). */
+  sumRows(dst: number, src: number, outer: number, rows: number, bytes: number): void;
 }
 
 type Walk = (...args: number[]) => void;
@@ -33,15 +35,23 @@ interface WebAssemblyApi {
 }
 export const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-export function columnsWasmPath(): string {
-  return join(kitRoot(), "dist", "src", "kernels", "columns.wasm");
+/** Where npm run build puts one of the kit's WebAssembly modules (scripts/build-wasm.mjs). */
+export function kernelModulePath(file: string): string {
+  return join(kitRoot(), "dist", "src", "kernels", file);
+}
+
+/** The exports of a built module instantiated on `memory` (its imported env.memory), or undefined when not built. */
+export function instantiateOnHeap(file: string, memory: WasmHeap): Record<string, unknown> | undefined {
+  const path = kernelModulePath(file);
+  if (!existsSync(path)) return undefined;
+  return new webAssembly.Instance(new webAssembly.Module(readFileSync(path)), { env: { memory } }).exports;
 }
 
 /** Undefined (the caller keeps the JavaScript loops) when the module was not built. */
 export function loadWasmColumns(memory: WasmHeap): WasmColumns | undefined {
-  const path = columnsWasmPath();
-  if (!existsSync(path)) return undefined;
-  const instance = new webAssembly.Instance(new webAssembly.Module(readFileSync(path)), { env: { memory } });
+  const exports = instantiateOnHeap("columns.wasm", memory);
+  if (!exports) return undefined;
+  const instance = { exports };
   const columns = instance.exports.columns as Walk;
   const columnsTransposed = instance.exports.columnsTransposed as Walk;
   const columnsTransposed4 = instance.exports.columnsTransposed4 as Walk;
@@ -70,5 +80,6 @@ export function loadWasmColumns(memory: WasmHeap): WasmColumns | undefined {
     im2colTransposed: (g, x, l0, l1, colT) => (g.cin % 4 === 0 ? columnsTransposed4 : columnsTransposed)(x, colT, ...geo(g, l0, l1)),
     copyRows: instance.exports.copyRows as WasmColumns["copyRows"],
     transposeLast2: instance.exports.transposeLast2 as WasmColumns["transposeLast2"],
+    sumRows: instance.exports.sumRows as WasmColumns["sumRows"],
   };
 }

@@ -44,6 +44,27 @@
         (local.set $n (i32.sub (local.get $n) (i32.const 4)))
         (br $narrow))))
 
+  ;; For each of `outer` blocks of `rows` rows of n bytes (a multiple of 4) at src, dst gets the block's
+  ;; column sums (n bytes): the sum over a run of middle axes, [outer, rows, n/4] -> [outer, n/4]. Summed
+  ;; in row order in float32, as the stock Sum does, without its transpose.
+  (func (export "sumRows") (param $dst i32) (param $src i32) (param $outer i32) (param $rows i32) (param $n i32)
+    (local $r i32)
+    (block $end
+      (loop $block
+        (br_if $end (i32.le_s (local.get $outer) (i32.const 0)))
+        (memory.fill (local.get $dst) (i32.const 0) (local.get $n))
+        (local.set $r (local.get $rows))
+        (block $summed
+          (loop $row
+            (br_if $summed (i32.le_s (local.get $r) (i32.const 0)))
+            (call $addInto (local.get $dst) (local.get $src) (local.get $n))
+            (local.set $src (i32.add (local.get $src) (local.get $n)))
+            (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+            (br $row)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $n)))
+        (local.set $outer (i32.sub (local.get $outer) (i32.const 1)))
+        (br $block))))
+
   ;; rows blocks of n bytes (a multiple of 4) from src to dst, with their own strides: the inner loop of a
   ;; strided slice (see slice-plan.ts).
   (func (export "copyRows") (param $dst i32) (param $src i32) (param $rows i32) (param $n i32) (param $dstStride i32) (param $srcStride i32)

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hasClass } from "../data/post-label.js";
+import { fusedDiceBce, hasFusedDiceBce } from "../kernels/dice-bce.js";
 
 /**
  * Organ-ratio weights for the template organs of one case, from voxel counts over the whole case:
@@ -56,6 +57,16 @@ function diceLoss(p: tf.Tensor3D, y: tf.Tensor3D, form: DiceForm): tf.Tensor1D {
   return tf.mean(tf.sub(1, tf.div(num, den)), 0);
 }
 
+/** Per-organ Dice loss and BCE [T] each of logits x and targets y [V, T], op by op (kernels/dice-bce.ts fuses the "rows" form). */
+export function diceBceOps(x: tf.Tensor2D, y: tf.Tensor2D, X: number, dice: DiceForm): [tf.Tensor1D, tf.Tensor1D] {
+  const T = x.shape[1];
+  const p = tf.sigmoid(x);
+  const diceT = diceLoss(tf.reshape(p, [-1, X, T]) as tf.Tensor3D, tf.reshape(y, [-1, X, T]) as tf.Tensor3D, dice);
+  // BCE with logits, numerically stable: max(x, 0) - x*y + log(1 + exp(-|x|)).
+  const bceVox = tf.add(tf.sub(tf.relu(x), tf.mul(x, y)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
+  return [diceT, tf.mean(bceVox, 0) as tf.Tensor1D];
+}
+
 /**
  * Loss of one case. logits [D, H, W, C] (D = z, H = y, W = x); target one-hot of the template organs
  * [D, H, W, T] (float); organ indices (0-based channels of logits) [T]; weights [T].
@@ -67,14 +78,10 @@ export function partialLabelLoss(logits: tf.Tensor4D, target: tf.Tensor4D, organ
   const C = logits.shape[3];
   const selection = new Float32Array(C * T);
   organChannels.forEach((ch, k) => (selection[ch * T + k] = 1));
-  const x = tf.matMul(tf.reshape(logits, [-1, C]), tf.tensor2d(selection, [C, T])); // [V, T]
-  const y = tf.reshape(target, [-1, T]);
-  const p = tf.sigmoid(x);
+  const x = tf.matMul(tf.reshape(logits, [-1, C]), tf.tensor2d(selection, [C, T])) as tf.Tensor2D; // [V, T]
+  const y = tf.reshape(target, [-1, T]) as tf.Tensor2D;
   const X = logits.shape[2];
-  const diceT = diceLoss(tf.reshape(p, [-1, X, T]) as tf.Tensor3D, tf.reshape(y, [-1, X, T]) as tf.Tensor3D, dice); // [T]
-  // BCE with logits, numerically stable: max(x, 0) - x*y + log(1 + exp(-|x|)).
-  const bceVox = tf.add(tf.sub(tf.relu(x), tf.mul(x, y)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
-  const bce = tf.mean(bceVox, 0); // [T]
+  const [diceT, bce] = dice === "rows" && hasFusedDiceBce() ? (tf.unstack(fusedDiceBce(x, y, X)) as [tf.Tensor1D, tf.Tensor1D]) : diceBceOps(x, y, X, dice);
   const w = tf.tensor1d(weights);
   const diceTerm = tf.div(tf.sum(tf.mul(w, diceT)), T);
   const bceTerm = tf.div(tf.sum(tf.mul(w, bce)), T) as tf.Scalar;

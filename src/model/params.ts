@@ -46,7 +46,9 @@ export class ParamStore {
 
   private add(name: string, shape: number[], values: Float32Array, trainable: boolean): tf.Variable {
     if (this.trainable.has(name) || this.buffers.has(name)) throw new Error(`parameter ${name} defined twice`);
-    const v = tf.variable(tf.tensor(values, shape), trainable, `${name}#${++variableCounter}`);
+    const initial = tf.tensor(values, shape);
+    const v = tf.variable(initial, trainable, `${name}#${++variableCounter}`);
+    initial.dispose(); // the variable shares its buffer; left alone it would outlive the model's dispose()
     (trainable ? this.trainable : this.buffers).set(name, v);
     return v;
   }

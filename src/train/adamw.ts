@@ -1,9 +1,11 @@
 /**
  * AdamW with decoupled weight decay (as torch.optim.AdamW): p <- p * (1 - lr * wd), then the Adam step.
  * Written out rather than tf.train.adam so its whole state (moments, step) goes into checkpoints and the
- * learning rate can follow the cosine schedule per step.
+ * learning rate can follow the cosine schedule per step. One fused kernel a parameter where the backend
+ * has it (wasm), else tfjs ops.
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedAdamW, hasFusedAdamW } from "../kernels/adamw-update.js";
 import { readAllFloats } from "../util/host-read.js";
 import type { NamedArray } from "../model/params.js";
 
@@ -16,6 +18,14 @@ export interface AdamWConfig {
 
 export const TORCH_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-5 };
 
+/** A variable of p's shape at 0 (its initial tensor disposed: a variable shares, not copies, it). */
+function zeroVariable(p: tf.Tensor): tf.Variable {
+  const zeros = tf.zerosLike(p);
+  const v = tf.variable(zeros, false);
+  zeros.dispose();
+  return v;
+}
+
 export class AdamW {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
@@ -26,8 +36,8 @@ export class AdamW {
     readonly config: AdamWConfig = TORCH_ADAMW,
   ) {
     for (const [name, p] of vars) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      this.m.set(name, zeroVariable(p));
+      this.v.set(name, zeroVariable(p));
     }
   }
 
@@ -35,6 +45,7 @@ export class AdamW {
   apply(grads: Map<string, tf.Tensor>, lr: number): void {
     this.step += 1;
     const { beta1, beta2, eps, weightDecay } = this.config;
+    const fused = hasFusedAdamW();
     const bc1 = 1 - beta1 ** this.step;
     const bc2 = 1 - beta2 ** this.step;
     tf.tidy(() => {
@@ -43,6 +54,13 @@ export class AdamW {
         if (!g) continue;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
+        if (fused) {
+          const [p1, m1, v1] = fusedAdamW({ param: p, m, v, grad: g }, { lr, beta1, beta2, eps, weightDecay, step: this.step });
+          m.assign(m1);
+          v.assign(v1);
+          p.assign(p1);
+          continue;
+        }
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));

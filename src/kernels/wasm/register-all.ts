@@ -3,16 +3,21 @@
  * The stock convolution kernels are slow (about 1 GFLOP/s) and, in tfjs-backend-wasm 4.22, wrong: the stock
  * Conv3DBackpropInputV2 fails the adjoint identity <conv(x), dy> = <x, dx>, and Conv3DBackpropFilterV2 is
  * wrong for stride 2 (test/kernels.test.ts), so training through them uses wrong gradients. The others are
- * faster copies and products (see each file). Stock kernels that ours fall back to are looked up first.
+ * faster copies (Identity: none at all), products, sums, and the fused AdamW update and loss terms (see each file). Stock
+ * kernels that ours fall back to are looked up first.
  */
 import * as tf from "@tensorflow/tfjs";
+import { adamwUpdateConfig } from "./AdamWUpdate.js";
 import { batchMatMulConfig } from "./BatchMatMul.js";
 import { concatConfig } from "./Concat.js";
 import { conv3dConfig } from "./Conv3D.js";
 import { conv3dBackpropFilterConfig } from "./Conv3DBackpropFilterV2.js";
 import { conv3dBackpropInputConfig } from "./Conv3DBackpropInputV2.js";
+import { diceBceConfig, diceBceGradConfig } from "./DiceBce.js";
+import { identityConfig } from "./Identity.js";
 import { sliceConfig } from "./Slice.js";
 import { splitVConfig } from "./SplitV.js";
+import { sumMeanConfig } from "./SumMean.js";
 import { transposeConfig } from "./Transpose.js";
 import { wasmKernelOf } from "./wasm-backend.js";
 
@@ -30,9 +35,16 @@ export function registerWasmKernels(): void {
     concatConfig(wasmKernelOf(tf.Concat)),
     sliceConfig(wasmKernelOf(tf.Slice)),
     splitVConfig(wasmKernelOf(tf.SplitV)),
+    identityConfig(wasmKernelOf(tf.Identity)),
+    sumMeanConfig(tf.Sum, wasmKernelOf(tf.Sum)),
+    sumMeanConfig(tf.Mean, wasmKernelOf(tf.Mean)),
+    adamwUpdateConfig,
+    diceBceConfig,
+    diceBceGradConfig,
   ];
   for (const k of kernels) {
-    tf.unregisterKernel(k.kernelName, k.backendName);
+    // The kit's own kernel names (the fused AdamW update) have no stock kernel to replace.
+    if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
     tf.registerKernel(k);
   }
 }

@@ -1,9 +1,10 @@
 /**
  * What the kit's wasm kernels need of tfjs-backend-wasm beyond the public API: its tensor records, its
- * heap, and columns.wasm instantiated on that heap (once per backend).
+ * heap, and columns.wasm and sigmoid-bce.wasm instantiated on that heap (once per backend).
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadWasmColumns, webAssembly, type WasmColumns, type WasmHeap } from "../columns-wasm.js";
+import { loadWasmSigmoidBce, type WasmSigmoidBce } from "../sigmoid-bce-wasm.js";
 
 export type TensorInfo = tf.TensorInfo;
 
@@ -12,21 +13,35 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: TensorInfo["dtype"]): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: object, force?: boolean): boolean;
+  /** One more tensor shares this buffer (it is freed when the last one is disposed). */
+  incRef(dataId: object): void;
 }
 
 const compiled = new WeakMap<WasmBackendLike, WasmColumns | null>();
+const compiledSigmoidBce = new WeakMap<WasmBackendLike, WasmSigmoidBce | null>();
 
 /** Which column loops the kernels use: "wasm" (columns.wasm) or "js" (module not built / not loadable). */
 export let columnLoopsInUse: "wasm" | "js" | undefined;
 
+const heapOf = (backend: WasmBackendLike) => Object.values(backend.wasm.asm ?? {}).find((v): v is WasmHeap => v instanceof webAssembly.Memory);
+
 /** columns.wasm on this backend's heap, or undefined (JavaScript loops) when it is not built. */
 export function wasmColumns(backend: WasmBackendLike): WasmColumns | undefined {
   if (!compiled.has(backend)) {
-    const heap = Object.values(backend.wasm.asm ?? {}).find((v): v is WasmHeap => v instanceof webAssembly.Memory);
+    const heap = heapOf(backend);
     compiled.set(backend, (heap && loadWasmColumns(heap)) || null);
     columnLoopsInUse = compiled.get(backend) ? "wasm" : "js";
   }
   return compiled.get(backend) ?? undefined;
+}
+
+/** sigmoid-bce.wasm on this backend's heap, or undefined when it is not built. */
+export function wasmSigmoidBce(backend: WasmBackendLike): WasmSigmoidBce | undefined {
+  if (!compiledSigmoidBce.has(backend)) {
+    const heap = heapOf(backend);
+    compiledSigmoidBce.set(backend, (heap && loadWasmSigmoidBce(heap)) || null);
+  }
+  return compiledSigmoidBce.get(backend) ?? undefined;
 }
 
 /**

@@ -1,0 +1,37 @@
+/**
+ * The fused AdamW update as a kernel: its name, inputs and attributes. Backends that register it (wasm:
+ * kernels/wasm/AdamWUpdate.ts) update a parameter in one launch; train/adamw.ts falls back to tfjs ops on
+ * the others.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export const ADAMW_UPDATE = "MassiveAdamWUpdate";
+
+export interface AdamWUpdateInputs<T> {
+  param: T;
+  m: T;
+  v: T;
+  grad: T;
+}
+
+/** torch.optim.AdamW's hyper-parameters and the 1-based step whose bias corrections apply. */
+export interface AdamWUpdateAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+  [key: string]: number;
+}
+
+/** Whether the active backend has the fused update. */
+export function hasFusedAdamW(): boolean {
+  return tf.getKernel(ADAMW_UPDATE, tf.getBackend()) !== undefined;
+}
+
+/** The updated [param, m, v] of one parameter, by the fused kernel (check hasFusedAdamW first). */
+export function fusedAdamW(inputs: AdamWUpdateInputs<tf.Tensor>, attrs: AdamWUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const out = tf.engine().runKernel(ADAMW_UPDATE, { ...inputs }, attrs) as tf.Tensor[];
+  return [out[0], out[1], out[2]];
+}
