@@ -5,7 +5,9 @@
  * when a WebGPU adapter exists (a software adapter, Mesa's llvmpipe, is labelled as such and given a
  * time limit: it is a correctness path, not a fast one). All in one run on this machine; prints ms/step
  * (median after a warm-up), GFLOP/s of the convolutions (3x the forward convolution FLOPs per step),
- * and the ratios. --skip-webgpu leaves the webgpu row out.
+ * and the ratios. --skip-webgpu leaves the webgpu row out. --rounds=N alternates ours and PyTorch N times
+ * and reports the median over rounds and each round's ratio: this machine's speed drifts by 20-30% within
+ * minutes, so one measurement of each side, minutes apart, can mislead.
  */
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
@@ -128,6 +130,12 @@ function runTorch(row: Row): number | string {
   return median((JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[] }).ms);
 }
 
+/** The median over rounds, or the first failure's text. */
+function overRounds(values: (number | string)[]): number | string {
+  const failed = values.find((v) => typeof v === "string");
+  return failed ?? median(values as number[]);
+}
+
 function main() {
   const args = process.argv.slice(2);
   // --skip-stock: leave out the stock tfjs kernels (the paper-width row takes ~4 min a step with them).
@@ -135,6 +143,9 @@ function main() {
   const skipWebGpu = args.includes("--skip-webgpu");
   let software: boolean | undefined; // known after the first webgpu row
   const only = args.filter((a) => !a.startsWith("--"));
+  const roundsArg = args.find((a) => a.startsWith("--rounds="));
+  const rounds = roundsArg ? Number(roundsArg.slice("--rounds=".length)) : 1;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench: --rounds must be a positive integer, got "${roundsArg}"`);
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(
     `bench: ${cpus().length} cores (${cpu}), node ${process.version}; ours: main thread + 1 convolution worker, stock tfjs wasm: 1 thread, PyTorch: 2 threads`,
@@ -143,12 +154,19 @@ function main() {
   for (const row of ROWS.filter((r) => only.length === 0 || only.includes(r.net))) {
     const flops = 3 * forwardConvFlops(row.net, row.roi);
     const gf = (v: number | string) => (typeof v === "number" ? `${(flops / v / 1e6).toFixed(1)} GFLOP/s` : "");
-    process.stderr.write(`bench: ${row.net} at ${row.roi.join("x")}: ours...\n`);
-    const ours = runNode(row, false);
+    const oursRounds: (number | string)[] = [];
+    const torchRounds: (number | string)[] = [];
+    for (let k = 1; k <= rounds; k++) {
+      const round = rounds > 1 ? ` (round ${k}/${rounds})` : "";
+      process.stderr.write(`bench: ${row.net} at ${row.roi.join("x")}: ours${round}...\n`);
+      oursRounds.push(runNode(row, false));
+      process.stderr.write(`bench: ${row.net}: PyTorch${round}...\n`);
+      torchRounds.push(runTorch(row));
+    }
+    const ours = overRounds(oursRounds);
+    const torch = overRounds(torchRounds);
     if (!skipStock) process.stderr.write(`bench: ${row.net}: stock tfjs wasm...\n`);
     const stock = skipStock ? "skipped (--skip-stock)" : runNode(row, true);
-    process.stderr.write(`bench: ${row.net}: PyTorch...\n`);
-    const torch = runTorch(row);
     let webgpu: number | string = "skipped (--skip-webgpu)",
       adapter = "";
     if (!skipWebGpu) {
@@ -164,7 +182,15 @@ function main() {
       `  webgpu${software ? " (SOFTWARE adapter, not a GPU)" : software === false ? " (GPU)" : ""}: ${" ".repeat(software ? 0 : software === false ? 17 : 23)}${fmt(webgpu)}  ${gf(webgpu)}${adapter ? `  [${adapter}]` : ""}`,
     );
     if (typeof ours === "number" && typeof stock === "number") console.log(`  stock / ours:   ${(stock / ours).toFixed(1)}x`);
-    if (typeof ours === "number" && typeof torch === "number") console.log(`  ours / PyTorch: ${(ours / torch).toFixed(2)}`);
+    if (typeof ours === "number" && typeof torch === "number")
+      console.log(`  ours / PyTorch: ${(ours / torch).toFixed(2)}${rounds > 1 ? " (medians over rounds)" : ""}`);
+    if (rounds > 1) {
+      const each = oursRounds.map((o, k) => {
+        const t = torchRounds[k];
+        return typeof o === "number" && typeof t === "number" ? `${o.toFixed(0)}/${t.toFixed(0)} = ${(o / t).toFixed(2)}` : `${fmt(o)} / ${fmt(t)}`;
+      });
+      console.log(`  each round, ours/PyTorch ms: ${each.join("; ")}`);
+    }
   }
 }
 

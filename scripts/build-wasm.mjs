@@ -1,6 +1,7 @@
 // Assembles the kit's WebAssembly modules into dist/src/kernels/ (part of `npm run build`):
 // src/kernels/columns.wat -> columns.wasm (the im2col loops), src/kernels/sigmoid-bce.wat ->
-// sigmoid-bce.wasm (the loss's element-wise sigmoid and BCE), and the text that scripts/heads-wat.mjs
+// sigmoid-bce.wasm (the loss's element-wise sigmoid and BCE), src/kernels/batchnorm-relu.wat ->
+// batchnorm-relu.wasm (BatchNorm + ReLU and its gradient), and the text that scripts/heads-wat.mjs
 // generates -> heads.wasm (the fused Universal Model heads).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -28,6 +29,8 @@ function assemble(name, text, target) {
 
 const columns = join(root, "src", "kernels", "columns.wat");
 assemble(columns, readFileSync(columns, "utf8"), join(root, "dist", "src", "kernels", "columns.wasm"));
-const sigmoidBce = join(root, "src", "kernels", "sigmoid-bce.wat");
-assemble(sigmoidBce, readFileSync(sigmoidBce, "utf8"), join(root, "dist", "src", "kernels", "sigmoid-bce.wasm"));
+for (const name of ["sigmoid-bce", "batchnorm-relu"]) {
+  const source = join(root, "src", "kernels", `${name}.wat`);
+  assemble(source, readFileSync(source, "utf8"), join(root, "dist", "src", "kernels", `${name}.wasm`));
+}
 assemble("scripts/heads-wat.mjs", headsWat(), join(root, "dist", "src", "kernels", "heads.wasm"));

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { hasFusedAdamW, ADAMW_UPDATE } from "../src/kernels/adamw-update.js";
+import { fusedBatchNormRelu, hasFusedBatchNormRelu } from "../src/kernels/batchnorm-relu.js";
 import { fusedDiceBce, hasFusedDiceBce } from "../src/kernels/dice-bce.js";
 import { middleRun } from "../src/kernels/wasm/middle-sum.js";
 import { diceBceOps, partialLabelLoss } from "../src/model/loss.js";
@@ -222,4 +223,49 @@ test("the fused loss terms and their gradient equal float64 and the op form (T =
   const opLoss = tf.div(tf.add(tf.sum(tf.mul(w, d)), tf.sum(tf.mul(w, b))), 3);
   assert.ok(Math.abs((await fusedLoss.loss.data())[0] - (await opLoss.data())[0]) <= 1e-6);
   tf.dispose([x, y, dy, logits, target, fusedLoss.loss, fusedLoss.bce, fusedLoss.perOrgan, d, b, w, opLoss]);
+});
+
+test("the fused BatchNorm+ReLU equals the op form: output, batch statistics and gradients (x offset by 3)", async () => {
+  await initBackend({ log: () => {}, force: "wasm" });
+  assert.ok(hasFusedBatchNormRelu(8), "the fused BatchNorm+ReLU kernels should be registered on wasm");
+  assert.equal(hasFusedBatchNormRelu(6), false, "channels not a multiple of 4 take the op form");
+  const rng = new Rng(17);
+  const shape = [1, 3, 4, 5, 8];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = tf.tensor(
+    Float32Array.from({ length: n }, (_, i) => 3 + (i % 8) * 0.5 + rng.uniform(-1, 1)),
+    shape,
+  );
+  const gamma = tf.tensor1d(Float32Array.from({ length: 8 }, () => rng.uniform(0.5, 1.5)));
+  const beta = tf.tensor1d(Float32Array.from({ length: 8 }, () => rng.uniform(-0.5, 0.5)));
+  const dy = tf.tensor(
+    Float32Array.from({ length: n }, () => rng.uniform(-1, 1)),
+    shape,
+  );
+  const eps = 1e-5;
+  const before = tf.memory().numTensors;
+  const opForm = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const { mean, variance } = tf.moments(a, [0, 1, 2, 3]);
+    return tf.relu(tf.add(tf.mul(tf.sub(a, mean), tf.mul(tf.rsqrt(tf.add(variance, eps)), g)), b));
+  };
+  const fusedForm = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const r = fusedBatchNormRelu(a, g as tf.Tensor1D, b as tf.Tensor1D, eps);
+    tf.dispose([r.mean, r.variance]);
+    return r.out;
+  };
+  const results = [opForm, fusedForm].map((f) => tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), dy)))([x, gamma, beta]));
+  const outs = tf.tidy(() => [opForm(x, gamma, beta), fusedForm(x, gamma, beta)]);
+  const close = async (a: tf.Tensor, b: tf.Tensor, what: string) => {
+    const [av, bv] = [await a.data(), await b.data()];
+    assert.ok(maxAbs(av, bv) <= 2e-5 * scale(bv), `${what}: fused vs op form ${maxAbs(av, bv)} of ${scale(bv)}`);
+  };
+  await close(outs[1], outs[0], "output");
+  for (const [i, what] of ["dx", "dgamma", "dbeta"].entries()) await close(results[1][i], results[0][i], what);
+  const stats = fusedBatchNormRelu(x, gamma, beta, eps);
+  const { mean, variance } = tf.moments(x, [0, 1, 2, 3]);
+  await close(stats.mean, mean, "mean");
+  await close(stats.variance, variance, "variance");
+  tf.dispose([...results.flat(), ...outs, stats.out, stats.mean, stats.variance, mean, variance]);
+  assert.equal(tf.memory().numTensors, before, "the fused BatchNorm+ReLU leaks tensors");
+  tf.dispose([x, gamma, beta, dy]);
 });

@@ -1,5 +1,6 @@
 /** Building blocks on NDHWC tensors: 3x3x3 conv + BatchNorm + ReLU, GroupNorm, transposed conv. */
 import * as tf from "@tensorflow/tfjs";
+import { fusedBatchNormRelu, hasFusedBatchNormRelu } from "../kernels/batchnorm-relu.js";
 import type { ParamStore } from "./params.js";
 
 export interface BatchNormUpdate {
@@ -46,6 +47,14 @@ export function convBnRelu(p: ParamStore, name: string, input: tf.Tensor5D | tf.
     return tf.conv3d(x, w, 1, "same");
   });
   const y = tf.add(convs.length === 1 ? convs[0] : tf.addN(convs), p.get(`${name}.conv.b`)) as tf.Tensor5D;
+  const batchStatistics = ctx.training || ctx.batchStatistics === true;
+  if (batchStatistics && hasFusedBatchNormRelu(y.shape[4])) {
+    const r = fusedBatchNormRelu(y, p.get(`${name}.bn.gamma`) as tf.Tensor1D, p.get(`${name}.bn.beta`) as tf.Tensor1D, BN_EPS);
+    if (ctx.training) ctx.bnUpdates.push({ name, mean: r.mean, variance: tf.keep(unbiased(r.variance, y)) as tf.Tensor1D });
+    else r.mean.dispose();
+    r.variance.dispose();
+    return r.out as tf.Tensor5D;
+  }
   let mean: tf.Tensor;
   let variance: tf.Tensor;
   if (ctx.training) {
@@ -53,12 +62,7 @@ export function convBnRelu(p: ParamStore, name: string, input: tf.Tensor5D | tf.
     mean = m.mean;
     variance = m.variance;
     // Running statistics are updated after the step from these (unbiased variance, as PyTorch does).
-    const n = y.shape[0] * y.shape[1] * y.shape[2] * y.shape[3];
-    ctx.bnUpdates.push({
-      name,
-      mean: tf.keep(tf.clone(mean)) as tf.Tensor1D,
-      variance: tf.keep(tf.mul(variance, n / Math.max(1, n - 1))) as tf.Tensor1D,
-    });
+    ctx.bnUpdates.push({ name, mean: tf.keep(tf.clone(mean)) as tf.Tensor1D, variance: tf.keep(unbiased(variance, y)) as tf.Tensor1D });
   } else if (ctx.batchStatistics) {
     ({ mean, variance } = tf.moments(y, [0, 1, 2, 3]));
   } else {
@@ -69,6 +73,12 @@ export function convBnRelu(p: ParamStore, name: string, input: tf.Tensor5D | tf.
   const scale = tf.mul(tf.rsqrt(tf.add(variance, BN_EPS)), p.get(`${name}.bn.gamma`));
   const normed = tf.add(tf.mul(tf.sub(y, mean), scale), p.get(`${name}.bn.beta`));
   return tf.relu(normed) as tf.Tensor5D;
+}
+
+/** The unbiased variance (as PyTorch's running average takes it) from the biased one of y's batch. */
+function unbiased(variance: tf.Tensor, y: tf.Tensor5D): tf.Tensor {
+  const n = y.shape[0] * y.shape[1] * y.shape[2] * y.shape[3];
+  return tf.mul(variance, n / Math.max(1, n - 1));
 }
 
 /** Apply recorded batch statistics to the running averages (outside any gradient tape). */

@@ -3,12 +3,13 @@
  * The stock convolution kernels are slow (about 1 GFLOP/s) and, in tfjs-backend-wasm 4.22, wrong: the stock
  * Conv3DBackpropInputV2 fails the adjoint identity <conv(x), dy> = <x, dx>, and Conv3DBackpropFilterV2 is
  * wrong for stride 2 (test/kernels.test.ts), so training through them uses wrong gradients. The others are
- * faster copies (Identity: none at all), products, sums, and the fused AdamW update and loss terms (see each file). Stock
+ * faster copies (Identity: none at all), products, sums, and the fused AdamW update, loss terms and BatchNorm+ReLU (see each file). Stock
  * kernels that ours fall back to are looked up first.
  */
 import * as tf from "@tensorflow/tfjs";
 import { adamwUpdateConfig } from "./AdamWUpdate.js";
 import { batchMatMulConfig } from "./BatchMatMul.js";
+import { batchNormReluConfig, batchNormReluGradConfig } from "./BatchNormRelu.js";
 import { concatConfig } from "./Concat.js";
 import { conv3dConfig } from "./Conv3D.js";
 import { conv3dBackpropFilterConfig } from "./Conv3DBackpropFilterV2.js";
@@ -41,6 +42,8 @@ export function registerWasmKernels(): void {
     adamwUpdateConfig,
     diceBceConfig,
     diceBceGradConfig,
+    batchNormReluConfig,
+    batchNormReluGradConfig,
   ];
   for (const k of kernels) {
     // The kit's own kernel names (the fused AdamW update) have no stock kernel to replace.

@@ -1,9 +1,10 @@
 /**
  * What the kit's wasm kernels need of tfjs-backend-wasm beyond the public API: its tensor records, its
- * heap, and columns.wasm and sigmoid-bce.wasm instantiated on that heap (once per backend).
+ * heap, and the kit's WebAssembly modules instantiated on that heap (once per backend).
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadWasmColumns, webAssembly, type WasmColumns, type WasmHeap } from "../columns-wasm.js";
+import { loadWasmBatchNormRelu, type WasmBatchNormRelu } from "../batchnorm-relu-wasm.js";
 import { loadWasmSigmoidBce, type WasmSigmoidBce } from "../sigmoid-bce-wasm.js";
 
 export type TensorInfo = tf.TensorInfo;
@@ -17,32 +18,37 @@ export interface WasmBackendLike {
   incRef(dataId: object): void;
 }
 
-const compiled = new WeakMap<WasmBackendLike, WasmColumns | null>();
-const compiledSigmoidBce = new WeakMap<WasmBackendLike, WasmSigmoidBce | null>();
-
 /** Which column loops the kernels use: "wasm" (columns.wasm) or "js" (module not built / not loadable). */
 export let columnLoopsInUse: "wasm" | "js" | undefined;
 
 const heapOf = (backend: WasmBackendLike) => Object.values(backend.wasm.asm ?? {}).find((v): v is WasmHeap => v instanceof webAssembly.Memory);
 
+/** One of the kit's modules on a backend's heap, loaded once per backend; undefined when not built. */
+function onHeap<M>(load: (heap: WasmHeap) => M | undefined): (backend: WasmBackendLike) => M | undefined {
+  const loaded = new WeakMap<WasmBackendLike, M | null>();
+  return (backend) => {
+    if (!loaded.has(backend)) {
+      const heap = heapOf(backend);
+      loaded.set(backend, (heap && load(heap)) || null);
+    }
+    return loaded.get(backend) ?? undefined;
+  };
+}
+
+const columnsOnHeap = onHeap(loadWasmColumns);
+
 /** columns.wasm on this backend's heap, or undefined (JavaScript loops) when it is not built. */
 export function wasmColumns(backend: WasmBackendLike): WasmColumns | undefined {
-  if (!compiled.has(backend)) {
-    const heap = heapOf(backend);
-    compiled.set(backend, (heap && loadWasmColumns(heap)) || null);
-    columnLoopsInUse = compiled.get(backend) ? "wasm" : "js";
-  }
-  return compiled.get(backend) ?? undefined;
+  const m = columnsOnHeap(backend);
+  columnLoopsInUse = m ? "wasm" : "js";
+  return m;
 }
 
 /** sigmoid-bce.wasm on this backend's heap, or undefined when it is not built. */
-export function wasmSigmoidBce(backend: WasmBackendLike): WasmSigmoidBce | undefined {
-  if (!compiledSigmoidBce.has(backend)) {
-    const heap = heapOf(backend);
-    compiledSigmoidBce.set(backend, (heap && loadWasmSigmoidBce(heap)) || null);
-  }
-  return compiledSigmoidBce.get(backend) ?? undefined;
-}
+export const wasmSigmoidBce: (backend: WasmBackendLike) => WasmSigmoidBce | undefined = onHeap(loadWasmSigmoidBce);
+
+/** batchnorm-relu.wasm on this backend's heap, or undefined when it is not built. */
+export const wasmBatchNormRelu: (backend: WasmBackendLike) => WasmBatchNormRelu | undefined = onHeap(loadWasmBatchNormRelu);
 
 /**
  * A kernel function of the kit, typed by its inputs and attributes (tfjs-core's `*Inputs` / `*Attrs`
