@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadWasmColumns, webAssembly, type WasmColumns, type WasmHeap } from "../columns-wasm.js";
+import { loadWasmAdamW, type WasmAdamW } from "../adamw-wasm.js";
 import { loadWasmBatchNormRelu, type WasmBatchNormRelu } from "../batchnorm-relu-wasm.js";
 import { loadWasmSigmoidBce, type WasmSigmoidBce } from "../sigmoid-bce-wasm.js";
 
@@ -46,6 +47,9 @@ export function wasmColumns(backend: WasmBackendLike): WasmColumns | undefined {
 
 /** sigmoid-bce.wasm on this backend's heap, or undefined when it is not built. */
 export const wasmSigmoidBce: (backend: WasmBackendLike) => WasmSigmoidBce | undefined = onHeap(loadWasmSigmoidBce);
+
+/** adamw.wasm on this backend's heap, or undefined when it is not built. */
+export const wasmAdamW: (backend: WasmBackendLike) => WasmAdamW | undefined = onHeap(loadWasmAdamW);
 
 /** batchnorm-relu.wasm on this backend's heap, or undefined when it is not built. */
 export const wasmBatchNormRelu: (backend: WasmBackendLike) => WasmBatchNormRelu | undefined = onHeap(loadWasmBatchNormRelu);
