@@ -17,6 +17,10 @@ export const ENV_VARS = {
     meaning: "0: run the Universal Model heads as separate tf ops instead of the fused heads.wasm kernel (benchmarks and cross-checks)",
     default: "fused on the wasm and cpu backends when dist/src/kernels/heads.wasm is built",
   },
+  MASSIVE_FUSED_OPS: {
+    meaning: "0: run BatchNorm+ReLU, the loss's Dice and BCE terms and AdamW as separate tf ops instead of the kit's fused wasm kernels (cross-checks)",
+    default: "fused on the wasm backend",
+  },
   MASSIVE_PROFILE: { meaning: "the profile a notebook runs: smoke or mini", default: "mini" },
   MASSIVE_WORK: { meaning: "folder for generated data, runs and caches (<folder>/<profile>)", default: "work/<profile> in the kit" },
   MASSIVE_FIGURES: { meaning: "folder the notebooks write tables, figures and provenance to", default: "figures/ (mini), work/<profile>/figures (others)" },

@@ -4,6 +4,7 @@
  * the others.
  */
 import * as tf from "@tensorflow/tfjs";
+import { env } from "../env.js";
 
 export const ADAMW_UPDATE = "MassiveAdamWUpdate";
 
@@ -25,9 +26,9 @@ export interface AdamWUpdateAttrs {
   [key: string]: number;
 }
 
-/** Whether the active backend has the fused update. */
+/** Whether the active backend has the fused update (and MASSIVE_FUSED_OPS is not 0). */
 export function hasFusedAdamW(): boolean {
-  return tf.getKernel(ADAMW_UPDATE, tf.getBackend()) !== undefined;
+  return env("MASSIVE_FUSED_OPS") !== "0" && tf.getKernel(ADAMW_UPDATE, tf.getBackend()) !== undefined;
 }
 
 /** The updated [param, m, v] of one parameter, by the fused kernel (check hasFusedAdamW first). */

@@ -5,6 +5,7 @@
  * forward and backward; model/layers.ts keeps the op form for the other backends.
  */
 import * as tf from "@tensorflow/tfjs";
+import { env } from "../env.js";
 
 export const BATCH_NORM_RELU = "MassiveBatchNormRelu";
 export const BATCH_NORM_RELU_GRAD = "MassiveBatchNormReluGrad";
@@ -14,10 +15,15 @@ export interface BatchNormReluAttrs {
   [key: string]: number;
 }
 
-/** Whether the active backend has both kernels and can take x with C channels (C a multiple of 4). */
+/** Whether the active backend has both kernels and can take x with C channels (C a multiple of 4), and MASSIVE_FUSED_OPS is not 0. */
 export function hasFusedBatchNormRelu(channels: number): boolean {
   const b = tf.getBackend();
-  return channels % 4 === 0 && tf.getKernel(BATCH_NORM_RELU, b) !== undefined && tf.getKernel(BATCH_NORM_RELU_GRAD, b) !== undefined;
+  return (
+    env("MASSIVE_FUSED_OPS") !== "0" &&
+    channels % 4 === 0 &&
+    tf.getKernel(BATCH_NORM_RELU, b) !== undefined &&
+    tf.getKernel(BATCH_NORM_RELU_GRAD, b) !== undefined
+  );
 }
 
 export interface BatchNormReluResult {
