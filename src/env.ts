@@ -18,8 +18,9 @@ export const ENV_VARS = {
     default: "fused on the wasm and cpu backends when dist/src/kernels/heads.wasm is built",
   },
   MASSIVE_FUSED_OPS: {
-    meaning: "0: run BatchNorm+ReLU, the loss's Dice and BCE terms and AdamW as separate tf ops instead of the kit's fused wasm kernels (cross-checks)",
-    default: "fused on the wasm backend",
+    meaning:
+      "the kit's fused wasm kernels for BatchNorm+ReLU, the loss's Dice and BCE terms and AdamW: all, or a comma list of adamw, loss, batchnorm (faster; off by default until a learning difference with them is explained, docs/benchmarks.md)",
+    default: "0: none (tf ops)",
   },
   MASSIVE_PROFILE: { meaning: "the profile a notebook runs: smoke or mini", default: "mini" },
   MASSIVE_WORK: { meaning: "folder for generated data, runs and caches (<folder>/<profile>)", default: "work/<profile> in the kit" },

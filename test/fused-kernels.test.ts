@@ -5,6 +5,7 @@ import { initBackend } from "../src/backend.js";
 import { hasFusedAdamW, ADAMW_UPDATE } from "../src/kernels/adamw-update.js";
 import { fusedBatchNormRelu, hasFusedBatchNormRelu } from "../src/kernels/batchnorm-relu.js";
 import { fusedDiceBce, hasFusedDiceBce } from "../src/kernels/dice-bce.js";
+import { FUSED_OPS, fusedOpEnabled } from "../src/kernels/fused-switch.js";
 import { middleRun } from "../src/kernels/wasm/middle-sum.js";
 import { diceBceOps, partialLabelLoss } from "../src/model/loss.js";
 import { AdamW, TORCH_ADAMW } from "../src/train/adamw.js";
@@ -12,6 +13,9 @@ import { defaultConfig } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { Rng } from "../src/util/rng.js";
 import { smokePrepared } from "./fixtures.js";
+
+// This file tests the fused kernels, which are off by default (src/kernels/fused-switch.ts): switch them on.
+process.env.MASSIVE_FUSED_OPS = "all";
 
 /**
  * The kit's wasm kernels that replace op chains (Identity without a copy, Sum/Mean over middle axes, the
@@ -273,7 +277,7 @@ test("the fused BatchNorm+ReLU equals the op form: output, batch statistics and 
   tf.dispose([x, gamma, beta, dy]);
 });
 
-test("training with the fused kernels follows the op forms (MASSIVE_FUSED_OPS=0) step by step at a small learning rate", async () => {
+test("training with the fused kernels follows the op forms (the default) step by step at a small learning rate", async () => {
   await initBackend({ log: () => {}, force: "wasm" });
   // At lr 1e-4 training does not amplify rounding much, so a defect that builds up over steps (optimiser
   // state, reused buffers) would part the two runs; at the profiles' lr 2e-3 they part by chaos alone.
@@ -291,17 +295,31 @@ test("training with the fused kernels follows the op forms (MASSIVE_FUSED_OPS=0)
     return losses;
   };
   const fused = await run();
-  const saved = process.env.MASSIVE_FUSED_OPS;
-  process.env.MASSIVE_FUSED_OPS = "0";
   let ops: number[];
+  delete process.env.MASSIVE_FUSED_OPS; // the default: op forms
   try {
     assert.equal(hasFusedAdamW() || hasFusedDiceBce() || hasFusedBatchNormRelu(8), false);
     ops = await run();
   } finally {
-    if (saved === undefined) delete process.env.MASSIVE_FUSED_OPS;
-    else process.env.MASSIVE_FUSED_OPS = saved;
+    process.env.MASSIVE_FUSED_OPS = "all";
   }
   assert.ok(fused.length >= 10 && fused.length === ops.length, `steps: ${fused.length} fused, ${ops.length} op by op`);
   const worst = Math.max(...fused.map((l, i) => Math.abs(l - ops[i]) / Math.abs(ops[i])));
   assert.ok(worst <= 1e-3, `largest relative loss difference over ${fused.length} steps: ${worst}`);
+});
+
+test("MASSIVE_FUSED_OPS: none by default, all, a list, and a clear error for an unknown name", () => {
+  const saved = process.env.MASSIVE_FUSED_OPS;
+  try {
+    delete process.env.MASSIVE_FUSED_OPS;
+    assert.deepEqual(FUSED_OPS.map(fusedOpEnabled), [false, false, false]);
+    process.env.MASSIVE_FUSED_OPS = "all";
+    assert.deepEqual(FUSED_OPS.map(fusedOpEnabled), [true, true, true]);
+    process.env.MASSIVE_FUSED_OPS = "loss, adamw";
+    assert.deepEqual(FUSED_OPS.map(fusedOpEnabled), [true, true, false]);
+    process.env.MASSIVE_FUSED_OPS = "bn";
+    assert.throws(() => fusedOpEnabled("loss"), /MASSIVE_FUSED_OPS must be 0, all, or a comma list of adamw, loss, batchnorm; got "bn"/);
+  } finally {
+    process.env.MASSIVE_FUSED_OPS = saved;
+  }
 });

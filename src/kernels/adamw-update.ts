@@ -4,7 +4,7 @@
  * the others.
  */
 import * as tf from "@tensorflow/tfjs";
-import { env } from "../env.js";
+import { fusedOpEnabled } from "./fused-switch.js";
 
 export const ADAMW_UPDATE = "MassiveAdamWUpdate";
 
@@ -26,9 +26,9 @@ export interface AdamWUpdateAttrs {
   [key: string]: number;
 }
 
-/** Whether the active backend has the fused update (and MASSIVE_FUSED_OPS is not 0). */
+/** Whether the active backend has the fused update (MASSIVE_FUSED_OPS allows "adamw"). */
 export function hasFusedAdamW(): boolean {
-  return env("MASSIVE_FUSED_OPS") !== "0" && tf.getKernel(ADAMW_UPDATE, tf.getBackend()) !== undefined;
+  return fusedOpEnabled("adamw") && tf.getKernel(ADAMW_UPDATE, tf.getBackend()) !== undefined;
 }
 
 /** The updated [param, m, v] of one parameter, by the fused kernel (check hasFusedAdamW first). */

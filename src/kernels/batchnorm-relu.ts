@@ -5,7 +5,7 @@
  * forward and backward; model/layers.ts keeps the op form for the other backends.
  */
 import * as tf from "@tensorflow/tfjs";
-import { env } from "../env.js";
+import { fusedOpEnabled } from "./fused-switch.js";
 
 export const BATCH_NORM_RELU = "MassiveBatchNormRelu";
 export const BATCH_NORM_RELU_GRAD = "MassiveBatchNormReluGrad";
@@ -15,11 +15,11 @@ export interface BatchNormReluAttrs {
   [key: string]: number;
 }
 
-/** Whether the active backend has both kernels and can take x with C channels (C a multiple of 4), and MASSIVE_FUSED_OPS is not 0. */
+/** Whether the active backend has both kernels and can take x with C channels (C a multiple of 4), MASSIVE_FUSED_OPS allows "batchnorm". */
 export function hasFusedBatchNormRelu(channels: number): boolean {
   const b = tf.getBackend();
   return (
-    env("MASSIVE_FUSED_OPS") !== "0" &&
+    fusedOpEnabled("batchnorm") &&
     channels % 4 === 0 &&
     tf.getKernel(BATCH_NORM_RELU, b) !== undefined &&
     tf.getKernel(BATCH_NORM_RELU_GRAD, b) !== undefined

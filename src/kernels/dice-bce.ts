@@ -5,7 +5,7 @@
  * each way. model/loss.ts keeps the op form for the other backends and checks both against each other.
  */
 import * as tf from "@tensorflow/tfjs";
-import { env } from "../env.js";
+import { fusedOpEnabled } from "./fused-switch.js";
 
 export const DICE_BCE = "MassiveDiceBce";
 export const DICE_BCE_GRAD = "MassiveDiceBceGrad";
@@ -16,10 +16,10 @@ export interface DiceBceAttrs {
   [key: string]: number;
 }
 
-/** Whether the active backend has both kernels (and MASSIVE_FUSED_OPS is not 0). */
+/** Whether the active backend has both kernels (MASSIVE_FUSED_OPS allows "loss"). */
 export function hasFusedDiceBce(): boolean {
   const b = tf.getBackend();
-  return env("MASSIVE_FUSED_OPS") !== "0" && tf.getKernel(DICE_BCE, b) !== undefined && tf.getKernel(DICE_BCE_GRAD, b) !== undefined;
+  return fusedOpEnabled("loss") && tf.getKernel(DICE_BCE, b) !== undefined && tf.getKernel(DICE_BCE_GRAD, b) !== undefined;
 }
 
 /**

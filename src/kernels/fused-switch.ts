@@ -1,0 +1,21 @@
+/**
+ * MASSIVE_FUSED_OPS: which of the kit's fused operations run. They are off by default: each computes what
+ * its op form does to float32 rounding (test/fused-kernels.test.ts), yet with all three on, five seeds of
+ * the mini single-site baseline ended with a lower organ average than the op forms in every seed
+ * (docs/benchmarks.md, 2026-12-05, session 21), which is not explained yet.
+ */
+import { env } from "../env.js";
+
+export const FUSED_OPS = ["adamw", "loss", "batchnorm"] as const;
+export type FusedOp = (typeof FUSED_OPS)[number];
+
+/** Unset or "0": none; "all": every one; else a comma list of FUSED_OPS. */
+export function fusedOpEnabled(op: FusedOp): boolean {
+  const v = env("MASSIVE_FUSED_OPS");
+  if (v === undefined || v === "0") return false;
+  if (v === "all") return true;
+  const names = v.split(",").map((s) => s.trim());
+  const unknown = names.filter((n) => !(FUSED_OPS as readonly string[]).includes(n));
+  if (unknown.length) throw new Error(`MASSIVE_FUSED_OPS must be 0, all, or a comma list of ${FUSED_OPS.join(", ")}; got "${v}"`);
+  return names.includes(op);
+}
