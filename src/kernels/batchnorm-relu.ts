@@ -19,10 +19,7 @@ export interface BatchNormReluAttrs {
 export function hasFusedBatchNormRelu(channels: number): boolean {
   const b = tf.getBackend();
   return (
-    fusedOpEnabled("batchnorm") &&
-    channels % 4 === 0 &&
-    tf.getKernel(BATCH_NORM_RELU, b) !== undefined &&
-    tf.getKernel(BATCH_NORM_RELU_GRAD, b) !== undefined
+    fusedOpEnabled("batchnorm") && channels % 4 === 0 && tf.getKernel(BATCH_NORM_RELU, b) !== undefined && tf.getKernel(BATCH_NORM_RELU_GRAD, b) !== undefined
   );
 }
 
