@@ -2,7 +2,8 @@
  * BatchNorm with batch statistics followed by ReLU (model/layers.ts's convBnRelu in training, and at test
  * time as the reference normalises) as one operation with its own gradient, on backends that register
  * its two kernels (wasm: kernels/wasm/BatchNormRelu.ts). Op by op it took about 30 launches a layer,
- * forward and backward; model/layers.ts keeps the op form for the other backends.
+ * forward and backward. Off unless MASSIVE_FUSED_OPS names "batchnorm" (fused-switch.ts); model/layers.ts
+ * keeps the op form.
  */
 import * as tf from "@tensorflow/tfjs";
 import { fusedOpEnabled } from "./fused-switch.js";

@@ -2,7 +2,7 @@
  * The loss's per-organ terms (model/loss.ts, "rows" Dice + BCE with logits) as two kernels, forward and
  * gradient, on backends that register them (wasm: kernels/wasm/DiceBce.ts). Op by op, these terms take
  * about 150 launches and 20 ms of a mini training step (forward and backward, 17 organs); fused, one pass
- * each way. model/loss.ts keeps the op form for the other backends and checks both against each other.
+ * each way. Off unless MASSIVE_FUSED_OPS names "loss" (fused-switch.ts); model/loss.ts keeps the op form.
  */
 import * as tf from "@tensorflow/tfjs";
 import { fusedOpEnabled } from "./fused-switch.js";
