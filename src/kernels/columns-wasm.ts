@@ -51,10 +51,9 @@ export function instantiateOnHeap(file: string, memory: WasmHeap): Record<string
 export function loadWasmColumns(memory: WasmHeap): WasmColumns | undefined {
   const exports = instantiateOnHeap("columns.wasm", memory);
   if (!exports) return undefined;
-  const instance = { exports };
-  const columns = instance.exports.columns as Walk;
-  const columnsTransposed = instance.exports.columnsTransposed as Walk;
-  const columnsTransposed4 = instance.exports.columnsTransposed4 as Walk;
+  const columns = exports.columns as Walk;
+  const columnsTransposed = exports.columnsTransposed as Walk;
+  const columnsTransposed4 = exports.columnsTransposed4 as Walk;
   const geo = (g: ConvGeometry, l0: number, l1: number) => [
     g.inD,
     g.inH,
@@ -78,8 +77,8 @@ export function loadWasmColumns(memory: WasmHeap): WasmColumns | undefined {
     im2col: (g, x, l0, l1, col) => columns(0, x, col, ...geo(g, l0, l1)),
     col2imAdd: (g, col, l0, l1, dx) => columns(1, dx, col, ...geo(g, l0, l1)),
     im2colTransposed: (g, x, l0, l1, colT) => (g.cin % 4 === 0 ? columnsTransposed4 : columnsTransposed)(x, colT, ...geo(g, l0, l1)),
-    copyRows: instance.exports.copyRows as WasmColumns["copyRows"],
-    transposeLast2: instance.exports.transposeLast2 as WasmColumns["transposeLast2"],
-    sumRows: instance.exports.sumRows as WasmColumns["sumRows"],
+    copyRows: exports.copyRows as WasmColumns["copyRows"],
+    transposeLast2: exports.transposeLast2 as WasmColumns["transposeLast2"],
+    sumRows: exports.sumRows as WasmColumns["sumRows"],
   };
 }

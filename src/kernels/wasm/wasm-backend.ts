@@ -4,9 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadWasmColumns, webAssembly, type WasmColumns, type WasmHeap } from "../columns-wasm.js";
-import { loadWasmAdamW, type WasmAdamW } from "../adamw-wasm.js";
-import { loadWasmBatchNormRelu, type WasmBatchNormRelu } from "../batchnorm-relu-wasm.js";
-import { loadWasmSigmoidBce, type WasmSigmoidBce } from "../sigmoid-bce-wasm.js";
+import { moduleLoader, type WasmAdamW, type WasmBatchNormRelu, type WasmSigmoidBce } from "../fused-modules.js";
 
 export type TensorInfo = tf.TensorInfo;
 
@@ -46,13 +44,13 @@ export function wasmColumns(backend: WasmBackendLike): WasmColumns | undefined {
 }
 
 /** sigmoid-bce.wasm on this backend's heap, or undefined when it is not built. */
-export const wasmSigmoidBce: (backend: WasmBackendLike) => WasmSigmoidBce | undefined = onHeap(loadWasmSigmoidBce);
+export const wasmSigmoidBce: (backend: WasmBackendLike) => WasmSigmoidBce | undefined = onHeap(moduleLoader<WasmSigmoidBce>("sigmoid-bce.wasm"));
 
 /** adamw.wasm on this backend's heap, or undefined when it is not built. */
-export const wasmAdamW: (backend: WasmBackendLike) => WasmAdamW | undefined = onHeap(loadWasmAdamW);
+export const wasmAdamW: (backend: WasmBackendLike) => WasmAdamW | undefined = onHeap(moduleLoader<WasmAdamW>("adamw.wasm"));
 
 /** batchnorm-relu.wasm on this backend's heap, or undefined when it is not built. */
-export const wasmBatchNormRelu: (backend: WasmBackendLike) => WasmBatchNormRelu | undefined = onHeap(loadWasmBatchNormRelu);
+export const wasmBatchNormRelu: (backend: WasmBackendLike) => WasmBatchNormRelu | undefined = onHeap(moduleLoader<WasmBatchNormRelu>("batchnorm-relu.wasm"));
 
 /**
  * A kernel function of the kit, typed by its inputs and attributes (tfjs-core's `*Inputs` / `*Attrs`
