@@ -19,7 +19,7 @@ export const ENV_VARS = {
   },
   MASSIVE_FUSED_OPS: {
     meaning:
-      "the kit's fused wasm kernels for BatchNorm+ReLU, the loss's Dice and BCE terms and AdamW: all, or a comma list of adamw, loss, batchnorm (faster; off by default until a learning difference with them is explained, docs/benchmarks.md)",
+      "the kit's fused wasm kernels for BatchNorm+ReLU, the loss's Dice and BCE terms and AdamW: all, or a comma list of adamw, loss, batchnorm (off by default: whether they change learning is undecided, docs/benchmarks.md)",
     default: "0: none (tf ops)",
   },
   MASSIVE_PROFILE: { meaning: "the profile a notebook runs: smoke or mini", default: "mini" },

@@ -1,8 +1,9 @@
 /**
  * MASSIVE_FUSED_OPS: which of the kit's fused operations run. They are off by default: each computes what
- * its op form does to float32 rounding (test/fused-kernels.test.ts), yet with all three on, five seeds of
- * the mini single-site baseline ended with a lower organ average than the op forms in every seed
- * (docs/benchmarks.md, 2026-12-05, session 21), which is not explained yet.
+ * its op form does to float32 rounding (test/fused-kernels.test.ts), yet with all three on, one run a seed
+ * of the mini single-site baseline ended lower than the op forms in five seeds of five. Measured against the
+ * spread rounding alone makes (three draws a side, bench/replay.ts), the difference is undecided, -0.032
+ * organ average [-0.079, +0.014] (docs/benchmarks.md, sessions 21 and 22): not cleared, so not the default.
  */
 import { env } from "../env.js";
 
