@@ -43,7 +43,14 @@ interface TraceStep {
 function readTrace(dir: string): { config: TrainConfig; data: string; steps: TraceStep[]; voxels: number } {
   const need = ["trace.json", "steps.jsonl", "images.bin", "labels.bin"];
   for (const f of need) if (!existsSync(join(dir, f))) throw new Error(`replay: ${join(dir, f)} is missing (a trace folder is what npm run twin writes)`);
-  const trace = JSON.parse(readFileSync(join(dir, "trace.json"), "utf8")) as { config: TrainConfig; data: string };
+  let trace: { config: TrainConfig; data: string };
+  try {
+    trace = JSON.parse(readFileSync(join(dir, "trace.json"), "utf8")) as { config: TrainConfig; data: string };
+  } catch (e) {
+    throw new Error(`replay: ${join(dir, "trace.json")} is not JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(trace.config?.roi) || typeof trace.data !== "string")
+    throw new Error(`replay: ${join(dir, "trace.json")} has no config.roi or data folder (not written by npm run twin?)`);
   const steps = readFileSync(join(dir, "steps.jsonl"), "utf8")
     .trim()
     .split("\n")

@@ -319,7 +319,13 @@ test("MASSIVE_FUSED_OPS: none by default, all, a list, and a clear error for an 
     assert.deepEqual(FUSED_OPS.map(fusedOpEnabled), [true, true, false]);
     process.env.MASSIVE_FUSED_OPS = "bn";
     assert.throws(() => fusedOpEnabled("loss"), /MASSIVE_FUSED_OPS must be 0, all, or a comma list of adamw, loss, batchnorm; got "bn"/);
+    // A bad value is refused on every call, not only the first (the parsed value is cached).
+    assert.throws(() => fusedOpEnabled("adamw"), /got "bn"/);
+    process.env.MASSIVE_FUSED_OPS = "batchnorm";
+    assert.deepEqual(FUSED_OPS.map(fusedOpEnabled), [false, false, true]);
   } finally {
-    process.env.MASSIVE_FUSED_OPS = saved;
+    // Assigning undefined to process.env would store the string "undefined".
+    if (saved === undefined) delete process.env.MASSIVE_FUSED_OPS;
+    else process.env.MASSIVE_FUSED_OPS = saved;
   }
 });

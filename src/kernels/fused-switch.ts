@@ -10,13 +10,22 @@ import { env } from "../env.js";
 export const FUSED_OPS = ["adamw", "loss", "batchnorm"] as const;
 export type FusedOp = (typeof FUSED_OPS)[number];
 
-/** Unset or "0": none; "all": every one; else a comma list of FUSED_OPS. */
-export function fusedOpEnabled(op: FusedOp): boolean {
-  const v = env("MASSIVE_FUSED_OPS");
-  if (v === undefined || v === "0") return false;
-  if (v === "all") return true;
+/** The ops a value of MASSIVE_FUSED_OPS names: unset or "0" none; "all" every one; else a comma list of FUSED_OPS. */
+function parse(v: string | undefined): ReadonlySet<string> {
+  if (v === undefined || v === "0") return new Set();
+  if (v === "all") return new Set(FUSED_OPS);
   const names = v.split(",").map((s) => s.trim());
   const unknown = names.filter((n) => !(FUSED_OPS as readonly string[]).includes(n));
   if (unknown.length) throw new Error(`MASSIVE_FUSED_OPS must be 0, all, or a comma list of ${FUSED_OPS.join(", ")}; got "${v}"`);
-  return names.includes(op);
+  return new Set(names);
+}
+
+// Asked for every layer of every forward pass: parse a value once. Read anew each call (not once at start)
+// so that tests and bench/replay.ts can switch it within one process.
+let last: { value: string | undefined; ops: ReadonlySet<string> } | undefined;
+
+export function fusedOpEnabled(op: FusedOp): boolean {
+  const value = env("MASSIVE_FUSED_OPS");
+  if (!last || last.value !== value) last = { value, ops: parse(value) };
+  return last.ops.has(op);
 }
