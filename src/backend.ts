@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { kitRoot } from "./util/paths.js";
 import { registerWasmKernels } from "./kernels/wasm/register-all.js";
 import { kernelModulePath } from "./kernels/columns-wasm.js";
+import { enabledFusedOps } from "./kernels/fused-switch.js";
 import { registerConv3dTransposeGradient } from "./kernels/gradients/Conv3DBackpropInputV2.js";
 import { registerWebGpuKernels } from "./kernels/webgpu/register-all.js";
 import * as tf from "@tensorflow/tfjs";
@@ -327,7 +328,7 @@ export async function initBackend(opts: InitOptions = {}): Promise<BackendReport
           env("MASSIVE_STOCK_KERNELS") === "1"
             ? "MASSIVE_STOCK_KERNELS=1: stock wasm Conv3D kernels (their input gradient is wrong in tfjs 4.22)"
             : existsSync(kernelModulePath("columns.wasm"))
-              ? "Conv3D kernels: im2col (columns.wasm, SIMD) + XNNPACK matMul; fast Slice/SplitV/Sum/Mean, copy-free Identity, fused AdamW and loss terms (src/kernels)"
+              ? `Conv3D kernels: im2col (columns.wasm, SIMD) + XNNPACK matMul; fast Slice/SplitV/Sum/Mean, copy-free Identity${env("MASSIVE_FUSED_HEADS") === "0" ? "" : ", fused dynamic heads"}; fused ops (MASSIVE_FUSED_OPS): ${enabledFusedOps().join(", ") || "none"} (src/kernels)`
               : `Conv3D kernels: im2col (JavaScript loops: ${kernelModulePath("columns.wasm")} not built, run npm run build) + XNNPACK matMul`,
         );
         report = { backend: "wasm", provider: "@tensorflow/tfjs-backend-wasm", gpu: "n/a", skipped, notes };

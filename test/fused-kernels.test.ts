@@ -169,6 +169,35 @@ test("AdamW, fused on wasm and op by op on cpu, follows torch's update in float6
   await tf.setBackend("wasm");
 });
 
+test("AdamW: the fused update is bit for bit the op chain's, on wasm and against cpu, over 8 steps", async () => {
+  const rng = new Rng(17);
+  const n = 1002; // 250 quads in the module and 2 in JavaScript
+  // Parameters and gradients over many magnitudes (tiny, huge, zero, negative), as a network's span them.
+  const magnitude = () => 10 ** rng.uniform(-9, 2) * (rng.next() < 0.5 ? -1 : 1);
+  const p0 = Array.from({ length: n }, () => magnitude());
+  const grads = Array.from({ length: 8 }, () => p0.map((_, i) => (i % 101 === 0 ? 0 : magnitude())));
+  const lrs = [2e-4, 1e-3, 2e-3, 2e-3, 1.7e-3, 9e-4, 3e-4, 1e-5];
+  const saved = process.env.MASSIVE_FUSED_OPS;
+  const bits = (a: number[]) => new Uint32Array(Float32Array.from(a).buffer);
+  try {
+    await initBackend({ log: () => {}, force: "wasm" });
+    process.env.MASSIVE_FUSED_OPS = "adamw";
+    assert.ok(hasFusedAdamW());
+    const fused = bits(await runAdamW(p0, grads, lrs));
+    process.env.MASSIVE_FUSED_OPS = "0";
+    assert.ok(!hasFusedAdamW());
+    const ops = bits(await runAdamW(p0, grads, lrs));
+    await tf.setBackend("cpu");
+    const cpu = bits(await runAdamW(p0, grads, lrs));
+    const differing = (a: Uint32Array, b: Uint32Array) => a.reduce((k, v, i) => k + (v === b[i] ? 0 : 1), 0);
+    assert.equal(differing(fused, ops), 0, "elements where the fused update and the wasm op chain differ");
+    assert.equal(differing(ops, cpu), 0, "elements where the wasm and cpu op chains differ");
+  } finally {
+    process.env.MASSIVE_FUSED_OPS = saved;
+    await tf.setBackend("wasm");
+  }
+});
+
 /** The loss terms in float64: per organ, the mean over rows of 1 - 2 sum(p y) / (sum(p) + sum(y) + 1), and the mean BCE. */
 function termsReference(x: Float32Array, y: Float32Array, V: number, T: number, X: number): number[] {
   const dice: number[] = [];
@@ -277,7 +306,7 @@ test("the fused BatchNorm+ReLU equals the op form: output, batch statistics and 
   tf.dispose([x, gamma, beta, dy]);
 });
 
-test("training with the fused kernels follows the op forms (the default) step by step at a small learning rate", async () => {
+test("training with the fused kernels follows the op forms (MASSIVE_FUSED_OPS=0) step by step at a small learning rate", async () => {
   await initBackend({ log: () => {}, force: "wasm" });
   // At lr 1e-4 training does not amplify rounding much, so a defect that builds up over steps (optimiser
   // state, reused buffers) would part the two runs; at the profiles' lr 2e-3 they part by chaos alone.
@@ -296,7 +325,7 @@ test("training with the fused kernels follows the op forms (the default) step by
   };
   const fused = await run();
   let ops: number[];
-  delete process.env.MASSIVE_FUSED_OPS; // the default: op forms
+  process.env.MASSIVE_FUSED_OPS = "0"; // every op form
   try {
     assert.equal(hasFusedAdamW() || hasFusedDiceBce() || hasFusedBatchNormRelu(8), false);
     ops = await run();
@@ -308,10 +337,12 @@ test("training with the fused kernels follows the op forms (the default) step by
   assert.ok(worst <= 1e-3, `largest relative loss difference over ${fused.length} steps: ${worst}`);
 });
 
-test("MASSIVE_FUSED_OPS: none by default, all, a list, and a clear error for an unknown name", () => {
+test("MASSIVE_FUSED_OPS: adamw by default, 0, all, a list, and a clear error for an unknown name", () => {
   const saved = process.env.MASSIVE_FUSED_OPS;
   try {
     delete process.env.MASSIVE_FUSED_OPS;
+    assert.deepEqual(FUSED_OPS.map(fusedOpEnabled), [true, false, false]);
+    process.env.MASSIVE_FUSED_OPS = "0";
     assert.deepEqual(FUSED_OPS.map(fusedOpEnabled), [false, false, false]);
     process.env.MASSIVE_FUSED_OPS = "all";
     assert.deepEqual(FUSED_OPS.map(fusedOpEnabled), [true, true, true]);

@@ -1,18 +1,24 @@
 /**
- * MASSIVE_FUSED_OPS: which of the kit's fused operations run. They are off by default: each computes what
- * its op form does to float32 rounding (test/fused-kernels.test.ts), yet with all three on, one run a seed
- * of the mini single-site baseline ended lower than the op forms in five seeds of five. Measured against the
- * spread rounding alone makes (three draws a side, bench/replay.ts), the difference is undecided, -0.032
- * organ average [-0.079, +0.014] (docs/benchmarks.md, sessions 21 and 22): not cleared, so not the default.
+ * MASSIVE_FUSED_OPS: which of the kit's fused operations run. AdamW's is on by default: it does the op
+ * chain's float32 operations in the op chain's order, so its results are the op chain's bit for bit
+ * (test/fused-kernels.test.ts) and training does not change. The loss terms and BatchNorm+ReLU are off by
+ * default: they compute their op forms to float32 rounding only (other exp/log and summation orders), and
+ * whether that changes learning is undecided: with all three on, the mini single-site baseline ended -0.032
+ * organ average [-0.079, +0.014] from the op forms, three draws a side against the spread rounding alone
+ * makes (bench/replay.ts; docs/benchmarks.md, sessions 21 and 22).
  */
 import { env } from "../env.js";
 
 export const FUSED_OPS = ["adamw", "loss", "batchnorm"] as const;
 export type FusedOp = (typeof FUSED_OPS)[number];
 
-/** The ops a value of MASSIVE_FUSED_OPS names: unset or "0" none; "all" every one; else a comma list of FUSED_OPS. */
+/** The fused ops that run when MASSIVE_FUSED_OPS is unset: those bit for bit equal to their op forms. */
+export const DEFAULT_FUSED_OPS: readonly FusedOp[] = ["adamw"];
+
+/** The ops a value of MASSIVE_FUSED_OPS names: unset the default; "0" none; "all" every one; else a comma list of FUSED_OPS. */
 function parse(v: string | undefined): ReadonlySet<string> {
-  if (v === undefined || v === "0") return new Set();
+  if (v === undefined) return new Set(DEFAULT_FUSED_OPS);
+  if (v === "0") return new Set();
   if (v === "all") return new Set(FUSED_OPS);
   const names = v.split(",").map((s) => s.trim());
   const unknown = names.filter((n) => !(FUSED_OPS as readonly string[]).includes(n));
@@ -28,4 +34,9 @@ export function fusedOpEnabled(op: FusedOp): boolean {
   const value = env("MASSIVE_FUSED_OPS");
   if (!last || last.value !== value) last = { value, ops: parse(value) };
   return last.ops.has(op);
+}
+
+/** The fused ops the current MASSIVE_FUSED_OPS switches on, in FUSED_OPS's order (for the backend line). */
+export function enabledFusedOps(): FusedOp[] {
+  return FUSED_OPS.filter(fusedOpEnabled);
 }
