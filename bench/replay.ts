@@ -146,7 +146,8 @@ async function main(): Promise<void> {
   const names = traces.map((t) => basename(t));
   if (new Set(names).size !== names.length) throw new Error(`replay: trace folders need distinct names, got ${names.join(", ")}`);
   traces.forEach((t) => readTrace(t));
-  const arms = a.arms!.split(",").map((s) => {
+  // A MASSIVE_FUSED_OPS value may itself be a comma list: a comma starts a new arm only before "name=".
+  const arms = a.arms!.split(/,(?=[^,=]+=)/).map((s) => {
     const [name, fused] = s.split("=");
     if (!name || fused === undefined) throw new Error(`replay: --arms wants name=MASSIVE_FUSED_OPS pairs, got "${s}"`);
     return { name, fused };

@@ -19,8 +19,8 @@ export const ENV_VARS = {
   },
   MASSIVE_FUSED_OPS: {
     meaning:
-      "the kit's fused wasm kernels for AdamW, the loss's Dice and BCE terms and BatchNorm+ReLU: 0 (none), all, or a comma list of adamw, loss, batchnorm. AdamW's equals its op chain bit for bit; the other two differ by rounding, and whether that changes learning is undecided (docs/benchmarks.md)",
-    default: "adamw",
+      "the kit's fused wasm kernels for AdamW, the loss's Dice and BCE terms and BatchNorm+ReLU: 0 (none), all, or a comma list of adamw, loss, batchnorm. AdamW's and BatchNorm's equal their op forms bit for bit; the loss's differs by rounding, and whether that changes learning is undecided (docs/benchmarks.md)",
+    default: "adamw,batchnorm",
   },
   MASSIVE_PROFILE: { meaning: "the profile a notebook runs: smoke or mini", default: "mini" },
   MASSIVE_WORK: { meaning: "folder for generated data, runs and caches (<folder>/<profile>)", default: "work/<profile> in the kit" },

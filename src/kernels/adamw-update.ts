@@ -1,7 +1,7 @@
 /**
  * The fused AdamW update as a kernel: its name, inputs and attributes. Backends that register it (wasm:
- * kernels/wasm/AdamWUpdate.ts) update a parameter in one launch when MASSIVE_FUSED_OPS names "adamw"
- * (fused-switch.ts); train/adamw.ts uses tfjs ops otherwise.
+ * kernels/wasm/AdamWUpdate.ts) update a parameter in one launch, bit for bit as train/adamw.ts's op chain,
+ * unless MASSIVE_FUSED_OPS leaves "adamw" out (fused-switch.ts; on by default).
  */
 import * as tf from "@tensorflow/tfjs";
 import { fusedOpEnabled } from "./fused-switch.js";

@@ -20,10 +20,12 @@ export interface WasmBatchNormRelu {
   sumSquaredDeviations(dst: number, x: number, mean: number, rows: number, C: number): void;
   /** out = max(d a + beta, 0). */
   scaleShiftRelu(out: number, x: number, mean: number, a: number, beta: number, rows: number, C: number): void;
-  /** g = dy where d a + beta > 0, else 0: sg = sum of g, sgd = sum of g d. */
-  gradientSums(sg: number, sgd: number, x: number, dy: number, mean: number, a: number, beta: number, rows: number, C: number): void;
-  /** dx = k1 g + k2 d + k3. */
-  inputGradient(dx: number, x: number, dy: number, mean: number, a: number, beta: number, k1: number, k2: number, k3: number, rows: number, C: number): void;
+  /** g = dy where d a + beta > 0, else 0: sg = sum of g, sgd = sum of g d, sga = sum of g a. */
+  gradientSums(sg: number, sgd: number, sga: number, x: number, dy: number, mean: number, a: number, beta: number, rows: number, C: number): void;
+  /** dst = sum of k (2 d). */
+  squareGradientSum(dst: number, x: number, mean: number, k: number, rows: number, C: number): void;
+  /** dx = (g a + k (2 d)) + c0. */
+  inputGradient(dx: number, x: number, dy: number, mean: number, a: number, beta: number, k: number, c0: number, rows: number, C: number): void;
 }
 
 /** A loader of one built module's exports as interface M on a heap (undefined when not built: npm run build). */

@@ -1,11 +1,12 @@
 /**
- * MASSIVE_FUSED_OPS: which of the kit's fused operations run. AdamW's is on by default: it does the op
- * chain's float32 operations in the op chain's order, so its results are the op chain's bit for bit
- * (test/fused-kernels.test.ts) and training does not change. The loss terms and BatchNorm+ReLU are off by
- * default: they compute their op forms to float32 rounding only (other exp/log and summation orders), and
- * whether that changes learning is undecided: with all three on, the mini single-site baseline ended -0.032
- * organ average [-0.079, +0.014] from the op forms, three draws a side against the spread rounding alone
- * makes (bench/replay.ts; docs/benchmarks.md, sessions 21 and 22).
+ * MASSIVE_FUSED_OPS: which of the kit's fused operations run. AdamW's update and BatchNorm+ReLU are on by
+ * default: they do their op forms' float32 operations in the op forms' order (sums in row order, the very
+ * tf ops for the per-channel steps), so their results are the op forms' bit for bit
+ * (test/fused-kernels.test.ts) and a replayed training run ends on the same losses and scores
+ * (docs/benchmarks.md, session 23). The loss terms are off by default: they use their own exp and log and
+ * sum in float64, so they match the op form to rounding only, and whether that changes learning is
+ * undecided (an earlier, rounding-level version of all three: -0.032 organ average [-0.079, +0.014] against
+ * the op forms, bench/replay.ts; docs/benchmarks.md, sessions 21 and 22).
  */
 import { env } from "../env.js";
 
@@ -13,7 +14,7 @@ export const FUSED_OPS = ["adamw", "loss", "batchnorm"] as const;
 export type FusedOp = (typeof FUSED_OPS)[number];
 
 /** The fused ops that run when MASSIVE_FUSED_OPS is unset: those bit for bit equal to their op forms. */
-export const DEFAULT_FUSED_OPS: readonly FusedOp[] = ["adamw"];
+export const DEFAULT_FUSED_OPS: readonly FusedOp[] = ["adamw", "batchnorm"];
 
 /** The ops a value of MASSIVE_FUSED_OPS names: unset the default; "0" none; "all" every one; else a comma list of FUSED_OPS. */
 function parse(v: string | undefined): ReadonlySet<string> {

@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { adamwUpdateConfig } from "./AdamWUpdate.js";
 import { batchMatMulConfig } from "./BatchMatMul.js";
-import { batchNormReluConfig, batchNormReluGradConfig } from "./BatchNormRelu.js";
+import { bnGradientSumsConfig, bnInputGradientConfig, bnScaleShiftReluConfig, bnSquareGradientSumConfig, bnStatisticsConfig } from "./BatchNormRelu.js";
 import { concatConfig } from "./Concat.js";
 import { conv3dConfig } from "./Conv3D.js";
 import { conv3dBackpropFilterConfig } from "./Conv3DBackpropFilterV2.js";
@@ -42,8 +42,11 @@ export function registerWasmKernels(): void {
     adamwUpdateConfig,
     diceBceConfig,
     diceBceGradConfig,
-    batchNormReluConfig,
-    batchNormReluGradConfig,
+    bnStatisticsConfig,
+    bnScaleShiftReluConfig,
+    bnGradientSumsConfig,
+    bnSquareGradientSumConfig,
+    bnInputGradientConfig,
   ];
   for (const k of kernels) {
     // The kit's own kernel names (the fused AdamW update) have no stock kernel to replace.
