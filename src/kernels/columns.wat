@@ -78,7 +78,8 @@
         (br $row))))
 
   ;; One walk over the column rows of lines [l0, l1), shared by im2col and its adjoint:
-  ;; mode 0 copies x into col (col zero-filled first), mode 1 adds col back into x (= dx). Rows are taken
+  ;; mode 0 copies x into col (a row whose window leaves the input zero-filled first: interior rows are
+  ;; written whole, so filling them too would double the memory traffic), mode 1 adds col back into x (= dx). Rows are taken
   ;; a line at a time: line l = od*outH + oh holds the outW rows (od, oh, 0..outW-1); lines [l0, l1) here.
   ;; Row r, column ((kd*fh + kh)*fw + kw)*cin + ci  <->  x[od*sd - pf + kd, oh*sh - pt + kh, ow*sw - pl + kw, ci].
   (func (export "columns")
@@ -92,9 +93,6 @@
     (local $iw0 i32) (local $kwLo i32) (local $kwHi i32) (local $len i32)
     (local $kd i32) (local $kh i32) (local $id i32) (local $ih i32) (local $at i32) (local $cell i32) (local $line i32)
     (local.set $rowBytes (i32.shl (i32.mul (i32.mul (i32.mul (local.get $fd) (local.get $fh)) (local.get $fw)) (local.get $cin)) (i32.const 2)))
-    (if (i32.eqz (local.get $mode))
-      (then (memory.fill (local.get $col) (i32.const 0)
-        (i32.mul (i32.mul (i32.sub (local.get $l1) (local.get $l0)) (local.get $outW)) (local.get $rowBytes)))))
     (local.set $row (local.get $col))
     (local.set $line (local.get $l0))
     (block $lineEnd (loop $lineLoop
@@ -108,6 +106,15 @@
           (local.set $kwLo (select (i32.sub (i32.const 0) (local.get $iw0)) (i32.const 0) (i32.lt_s (local.get $iw0) (i32.const 0))))
           (local.set $kwHi (i32.sub (local.get $inW) (local.get $iw0)))
           (if (i32.gt_s (local.get $kwHi) (local.get $fw)) (then (local.set $kwHi (local.get $fw))))
+          ;; mode 0: zero the row unless its whole window lies inside the input
+          (if (i32.eqz (local.get $mode)) (then
+            (if (i32.eqz (i32.and (i32.and (i32.eqz (local.get $kwLo)) (i32.eq (local.get $kwHi) (local.get $fw)))
+                  (i32.and
+                    (i32.and (i32.ge_s (i32.sub (i32.mul (local.get $od) (local.get $sd)) (local.get $pf)) (i32.const 0))
+                      (i32.le_s (i32.add (i32.sub (i32.mul (local.get $od) (local.get $sd)) (local.get $pf)) (local.get $fd)) (local.get $inD)))
+                    (i32.and (i32.ge_s (i32.sub (i32.mul (local.get $oh) (local.get $sh)) (local.get $pt)) (i32.const 0))
+                      (i32.le_s (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sh)) (local.get $pt)) (local.get $fh)) (local.get $inH))))))
+              (then (memory.fill (local.get $row) (i32.const 0) (local.get $rowBytes))))))
           (if (i32.gt_s (local.get $kwHi) (local.get $kwLo)) (then
             (local.set $len (i32.shl (i32.mul (i32.sub (local.get $kwHi) (local.get $kwLo)) (local.get $cin)) (i32.const 2)))
             (local.set $kd (i32.const 0))
