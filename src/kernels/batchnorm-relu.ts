@@ -8,7 +8,7 @@
  * per-channel steps between them are the very tf ops that the op form's gradient tape runs (tfjs's
  * gradients of Rsqrt, Mul, Sub, Square and Mean), so switching it on does not change training
  * (test/fused-kernels.test.ts). On by default; MASSIVE_FUSED_OPS without "batchnorm" keeps the op form
-(fused-switch.ts).
+ * (fused-switch.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { fusedOpEnabled } from "./fused-switch.js";

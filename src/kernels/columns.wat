@@ -79,8 +79,9 @@
 
   ;; One walk over the column rows of lines [l0, l1), shared by im2col and its adjoint:
   ;; mode 0 copies x into col (a row whose window leaves the input zero-filled first: interior rows are
-  ;; written whole, so filling them too would double the memory traffic), mode 1 adds col back into x (= dx). Rows are taken
-  ;; a line at a time: line l = od*outH + oh holds the outW rows (od, oh, 0..outW-1); lines [l0, l1) here.
+  ;; written whole, so filling them too would double the memory traffic), mode 1 adds col back into x
+  ;; (= dx). Rows are taken a line at a time: line l = od*outH + oh holds the outW rows (od, oh,
+  ;; 0..outW-1); lines [l0, l1) here.
   ;; Row r, column ((kd*fh + kh)*fw + kw)*cin + ci  <->  x[od*sd - pf + kd, oh*sh - pt + kh, ow*sw - pl + kw, ci].
   (func (export "columns")
     (param $mode i32) (param $x i32) (param $col i32)
