@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { HEAD_PARAMS, canFuseHeads, fusedDynamicHeads } from "../src/kernels/dynamic-heads.js";
+import { convWorker, setConvWorker } from "../src/kernels/conv-worker-pool.js";
 import { loadTextEmbedding } from "../src/model/create.js";
 import { UniversalUNet, type ModelConfig } from "../src/model/universal-unet.js";
 
@@ -99,6 +100,37 @@ for (const backend of ["wasm", "cpu"] as const) {
     await tf.setBackend("wasm");
   });
 }
+
+test("fused heads: half the classes' forward pass on the convolution worker gives the same bits as the main thread alone", async () => {
+  await initBackend({ force: "wasm", log: () => {} });
+  const worker = convWorker();
+  assert.ok(worker, "the worker script should be built (dist/src/kernels/conv-worker.js)");
+  const t0 = Date.now();
+  while (!worker.available()) {
+    assert.ok(Date.now() - t0 < 30_000, "the convolution worker did not start in 30 s");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const [V, C] = [256, 7];
+  const xt = tf.tensor2d(values(V * H, 4), [V, H]);
+  const dt = tf.tensor2d(values(C * HEAD_PARAMS, 5, 0.6), [C, HEAD_PARAMS]);
+  const dy = tf.tensor2d(values(V * C, 6), [V, C]);
+  const run = () =>
+    tf.tidy(() => {
+      const [gx, gd] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fusedDynamicHeads(a as tf.Tensor2D, b as tf.Tensor2D), dy)))([xt, dt]);
+      return [fusedDynamicHeads(xt, dt).dataSync(), gx.dataSync(), gd.dataSync()].map((a) => Array.from(a));
+    });
+  const jobs = worker.jobsDone;
+  const shared = run();
+  assert.ok(worker.jobsDone >= jobs + 2, `the worker took a share of both forward passes (${worker.jobsDone - jobs} jobs)`);
+  setConvWorker(undefined);
+  try {
+    const alone = run();
+    ["logits", "gradient in x", "gradient in the head parameters"].forEach((what, i) => assert.deepEqual(shared[i], alone[i], what));
+  } finally {
+    setConvWorker(worker);
+    tf.dispose([xt, dt, dy]);
+  }
+});
 
 test("fused heads: errors name the shapes they need", async () => {
   await initBackend({ force: "wasm", log: () => {} });

@@ -1,6 +1,7 @@
 /**
  * The second thread: one worker_threads Worker with its own tfjs wasm backend, computing one part of a
- * convolution (see depth-parts.ts) while the main thread computes the other. tfjs-backend-wasm runs
+ * convolution (see depth-parts.ts) while the main thread computes the other, or a share of the fused
+ * dynamic heads (dynamic-heads.ts). tfjs-backend-wasm runs
  * single-threaded in Node (its threaded build needs Blob-URL workers), so this is how the kit uses the
  * second core. Inputs and outputs travel through a SharedArrayBuffer; the main thread blocks on an
  * Atomics flag, so kernels stay synchronous. If the worker cannot start or fails, the main thread
@@ -23,12 +24,22 @@ export interface PartJob {
   out: [number, number];
 }
 
+/** A share of the fused dynamic heads (dynamic-heads.ts): the forward pass of C classes on V voxels; arena regions as in PartJob. */
+export interface HeadsJob {
+  op: "heads-forward";
+  V: number;
+  C: number;
+  xT: [number, number];
+  dyn: [number, number];
+  out: [number, number];
+}
+
 export interface PartRunner {
   /** True once the worker is up (starting it on first use); false while starting or when broken. */
   available(): boolean;
   /** A float view of the shared arena with room for n floats (valid until the next arena call). */
   arena(n: number): Float32Array;
-  start(job: PartJob): void;
+  start(job: PartJob | HeadsJob): void;
   /** Blocks until the job is done: true, or false when the worker failed (then compute locally). */
   wait(): boolean;
   /** Jobs the worker has finished. */
@@ -77,7 +88,7 @@ class ConvWorker implements PartRunner {
     return new Float32Array(this.shared, 0, n);
   }
 
-  start(job: PartJob): void {
+  start(job: PartJob | HeadsJob): void {
     Atomics.store(this.state, STATE_DONE, 0);
     this.worker!.postMessage({ ...job, arena: this.shared });
   }
