@@ -75,7 +75,12 @@ function forward() {
       (br $class))))`;
 }
 
-function backward() {
+/**
+ * The backward pass: `dx: "add"` accumulates dxT over the classes in class order ("backward"); `dx: "terms"`
+ * stores each class's term instead, termsT [C, 8, V] ("backwardTerms", for the second thread), which
+ * addTerms later adds into dxT in class order: the same float32 additions in the same order.
+ */
+function backward(name, dx) {
   const body = [...hidden()];
   body.push(`(local.set $g (v128.load (i32.add (local.get $dy) (local.get $vb))))`);
   body.push(accumulate(B3, `(local.get $g)`));
@@ -94,7 +99,8 @@ function backward() {
   }
   for (const i of range(H)) {
     const back = sum(range(H).map((j) => `(f32x4.mul ${splat(W1 + j * H + i)} ${get("e", j)})`));
-    body.push(`(v128.store (i32.add (local.get $r${i}) (local.get $vb)) (f32x4.add (v128.load (i32.add (local.get $r${i}) (local.get $vb))) ${back}))`);
+    const at = `(i32.add (local.get $r${i}) (local.get $vb))`;
+    body.push(dx === "add" ? `(v128.store ${at} (f32x4.add (v128.load ${at}) ${back}))` : `(v128.store ${at} ${back})`);
   }
   // After the voxel loop: ddyn[c, index] = the four lanes of acc[index], summed.
   const lane = (index, l) => `(f32x4.extract_lane ${l} (v128.load offset=${index * 16} (local.get $acc)))`;
@@ -103,8 +109,8 @@ function backward() {
       `(f32.store offset=${index * 4} (local.get $dp) (f32.add (f32.add ${lane(index, 0)} ${lane(index, 1)}) (f32.add ${lane(index, 2)} ${lane(index, 3)})))`,
   );
   return `
-  ;; Gradients of forward: ddyn[c] (summed over voxels) and dxT += (summed over classes), from dyT [C, V].
-  (func (export "backward") (param $xT i32) (param $V i32) (param $dyn i32) (param $C i32) (param $dyT i32)
+  ;; Gradients of forward from dyT [C, V]: ddyn[c] (summed over voxels) and ${dx === "add" ? "dxT += (summed over classes)" : "each class's dxT term (termsT [C, 8, V] at $dxT)"}.
+  (func (export "${name}") (param $xT i32) (param $V i32) (param $dyn i32) (param $C i32) (param $dyT i32)
     (param $dxT i32) (param $ddyn i32) (param $acc i32)
     (local $c i32) (local $p i32) (local $dp i32) (local $vb i32) (local $vbytes i32) (local $dy i32)
     ${range(H)
@@ -132,6 +138,28 @@ function backward() {
       (local.set $p (i32.add (local.get $p) (i32.const ${P * 4})))
       (local.set $dp (i32.add (local.get $dp) (i32.const ${P * 4})))
       (local.set $dy (i32.add (local.get $dy) (local.get $vbytes)))
+      ${dx === "terms" ? range(H).map((i) => `(local.set $r${i} (i32.add (local.get $r${i}) (i32.shl (local.get $vbytes) (i32.const 3))))`).join("\n      ") : ""}
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $class))))`;
+}
+
+/** dxT [8, V] += termsT[c] for c = 0..C-1 in order (the terms backwardTerms stored). */
+function addTerms() {
+  return `
+  (func (export "addTerms") (param $dxT i32) (param $termsT i32) (param $C i32) (param $V i32)
+    (local $n i32) (local $o i32) (local $t i32) (local $c i32)
+    (local.set $n (i32.shl (i32.shl (local.get $V) (i32.const 3)) (i32.const 2)))
+    (local.set $t (local.get $termsT))
+    (block $classEnd (loop $class
+      (br_if $classEnd (i32.ge_s (local.get $c) (local.get $C)))
+      (local.set $o (i32.const 0))
+      (block $end (loop $quad
+        (br_if $end (i32.ge_u (local.get $o) (local.get $n)))
+        (v128.store (i32.add (local.get $dxT) (local.get $o))
+          (f32x4.add (v128.load (i32.add (local.get $dxT) (local.get $o))) (v128.load (i32.add (local.get $t) (local.get $o)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $quad)))
+      (local.set $t (i32.add (local.get $t) (local.get $n)))
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $class))))`;
 }
@@ -142,7 +170,9 @@ export function headsWat() {
 (module
   (import "env" "memory" (memory 1))
 ${forward()}
-${backward()})
+${backward("backward", "add")}
+${backward("backwardTerms", "terms")}
+${addTerms()})
 `;
 }
 

@@ -101,7 +101,7 @@ for (const backend of ["wasm", "cpu"] as const) {
   });
 }
 
-test("fused heads: half the classes' forward pass on the convolution worker gives the same bits as the main thread alone", async () => {
+test("fused heads: half the classes on the convolution worker give the same bits as the main thread alone", async () => {
   await initBackend({ force: "wasm", log: () => {} });
   const worker = convWorker();
   assert.ok(worker, "the worker script should be built (dist/src/kernels/conv-worker.js)");
@@ -121,11 +121,25 @@ test("fused heads: half the classes' forward pass on the convolution worker give
     });
   const jobs = worker.jobsDone;
   const shared = run();
-  assert.ok(worker.jobsDone >= jobs + 2, `the worker took a share of both forward passes (${worker.jobsDone - jobs} jobs)`);
-  setConvWorker(undefined);
+  assert.ok(worker.jobsDone >= jobs + 3, `the worker took a share of both forward passes and of the backward pass (${worker.jobsDone - jobs} jobs)`);
+  // A worker that takes the jobs and then fails: the main thread computes its shares (the same split).
+  let failed = 0;
+  setConvWorker({
+    available: () => true,
+    arena: (n: number) => new Float32Array(n),
+    start: () => {},
+    wait: () => (failed++, false),
+    jobsDone: 0,
+  });
   try {
+    const fallback = run();
+    assert.ok(failed >= 3, "the failing worker was asked");
+    setConvWorker(undefined);
     const alone = run();
-    ["logits", "gradient in x", "gradient in the head parameters"].forEach((what, i) => assert.deepEqual(shared[i], alone[i], what));
+    ["logits", "gradient in x", "gradient in the head parameters"].forEach((what, i) => {
+      assert.deepEqual(shared[i], alone[i], what);
+      assert.deepEqual(fallback[i], alone[i], `${what}, after the worker failed`);
+    });
   } finally {
     setConvWorker(worker);
     tf.dispose([xt, dt, dy]);

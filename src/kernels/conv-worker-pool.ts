@@ -24,13 +24,18 @@ export interface PartJob {
   out: [number, number];
 }
 
-/** A share of the fused dynamic heads (dynamic-heads.ts): the forward pass of C classes on V voxels; arena regions as in PartJob. */
+/**
+ * A share of the fused dynamic heads (dynamic-heads.ts) on V voxels: the forward pass of C classes, or
+ * their backward pass (dyT given; out holds their parameter gradients, then their input-gradient terms).
+ * Arena regions as in PartJob.
+ */
 export interface HeadsJob {
-  op: "heads-forward";
+  op: "heads-forward" | "heads-backward";
   V: number;
   C: number;
   xT: [number, number];
   dyn: [number, number];
+  dyT?: [number, number];
   out: [number, number];
 }
 

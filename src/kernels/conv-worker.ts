@@ -14,7 +14,7 @@ import { STATE_DONE, STATE_READY, type HeadsJob, type PartJob } from "./conv-wor
 
 const state = (workerData as { state: Int32Array }).state;
 
-const isHeadsJob = (job: PartJob | HeadsJob): job is HeadsJob => job.op === "heads-forward";
+const isHeadsJob = (job: PartJob | HeadsJob): job is HeadsJob => job.op === "heads-forward" || job.op === "heads-backward";
 
 async function main() {
   if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend did not start in the convolution worker");

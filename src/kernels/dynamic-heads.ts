@@ -7,7 +7,7 @@
  *
  * Used on the CPU backends (wasm, cpu) for the model's 8 head channels; the inputs are read on the host
  * (dataSync), so webgpu and tensorflow keep the tf-op form. With the convolution worker up, half of the
- * classes' forward pass runs there (forwardHost), with the same results.
+ * classes run there (forwardHost, backwardHost), with the same results.
  */
 import * as tf from "@tensorflow/tfjs";
 import { existsSync, readFileSync } from "node:fs";
@@ -28,6 +28,9 @@ interface HeadsModule {
   memory: WasmHeap;
   forward: Call;
   backward: Call;
+  /** The backward pass storing each class's input-gradient term instead of adding it up. */
+  backwardTerms: Call;
+  addTerms: Call;
 }
 
 let loaded: HeadsModule | null | undefined;
@@ -43,7 +46,8 @@ function load(): HeadsModule | null {
   const Memory = webAssembly.Memory as unknown as new (d: { initial: number }) => WasmHeap;
   const memory = new Memory({ initial: 1 });
   const instance = new webAssembly.Instance(new webAssembly.Module(readFileSync(path)), { env: { memory } });
-  return (loaded = { memory, forward: instance.exports.forward as Call, backward: instance.exports.backward as Call });
+  const e = instance.exports as Record<string, Call>;
+  return (loaded = { memory, forward: e.forward, backward: e.backward, backwardTerms: e.backwardTerms, addTerms: e.addTerms });
 }
 
 /**
@@ -87,11 +91,11 @@ function transposed(src: Float32Array, rows: number, cols: number): Float32Array
 }
 
 /**
- * The second thread (the convolution worker), when it is up, computes the forward pass of the last half
- * of the classes: each class's logits are its own, so the result is the same bits with or without it.
- * The backward pass stays on one thread: its input gradient sums the classes' terms in class order, and a
- * pass for that gradient alone costs about as much as the whole backward pass (measured: 0.92 against
- * 0.95 ms a class at 16384 voxels), so splitting it would not pay.
+ * The second thread (the convolution worker), when it is up, takes the last half of the classes: their
+ * forward pass, and their backward pass with each class's input-gradient term stored, which the main
+ * thread then adds into dxT after its own classes, in class order. Each class's logits and parameter
+ * gradients are its own, and dxT gets the same float32 additions in the same order, so the results are
+ * the same bits with or without the worker (test/dynamic-heads.test.ts).
  */
 function worker(C: number): PartRunner | undefined {
   const w = convWorker();
@@ -123,25 +127,60 @@ function forwardHost(m: HeadsModule, x: Float32Array, dyn: Float32Array, V: numb
 
 function backwardHost(m: HeadsModule, x: Float32Array, dyn: Float32Array, dy: Float32Array, V: number, C: number): [Float32Array, Float32Array] {
   const h = FUSED_HEAD_CHANNELS;
-  const [xT, d, dyT, dxT, ddyn, acc] = regions(m, [h * V, C * HEAD_PARAMS, C * V, h * V, C * HEAD_PARAMS, HEAD_PARAMS * 4]);
+  const w = worker(C);
+  const mine = w ? Math.ceil(C / 2) : C;
+  const Cw = C - mine;
+  const [xT, d, dyT, dxT, ddyn, acc, terms] = regions(m, [h * V, C * HEAD_PARAMS, C * V, h * V, C * HEAD_PARAMS, HEAD_PARAMS * 4, Cw * h * V]);
   transposeInto(xT.view, x, V, h);
   d.view.set(dyn);
   transposeInto(dyT.view, dy, V, C);
   dxT.view.fill(0);
-  m.backward(xT.ptr, V, d.ptr, C, dyT.ptr, dxT.ptr, ddyn.ptr, acc.ptr);
+  let remote: Float32Array | undefined;
+  if (w) {
+    const [dynAt, dyAt, outAt] = [h * V, h * V + Cw * HEAD_PARAMS, h * V + Cw * HEAD_PARAMS + Cw * V];
+    const arena = w.arena(outAt + Cw * HEAD_PARAMS + Cw * h * V);
+    arena.set(xT.view, 0);
+    arena.set(dyn.subarray(mine * HEAD_PARAMS), dynAt);
+    arena.set(dyT.view.subarray(mine * V), dyAt);
+    const out: [number, number] = [outAt, Cw * HEAD_PARAMS + Cw * h * V];
+    w.start({ op: "heads-backward", V, C: Cw, xT: [0, h * V], dyn: [dynAt, Cw * HEAD_PARAMS], dyT: [dyAt, Cw * V], out });
+    remote = arena.subarray(out[0], out[0] + out[1]);
+  }
+  m.backward(xT.ptr, V, d.ptr, mine, dyT.ptr, dxT.ptr, ddyn.ptr, acc.ptr);
+  if (Cw > 0) {
+    const [pOff, vOff] = [mine * HEAD_PARAMS, mine * V];
+    if (remote && w!.wait()) {
+      ddyn.view.set(remote.subarray(0, Cw * HEAD_PARAMS), pOff);
+      terms.view.set(remote.subarray(Cw * HEAD_PARAMS));
+    } else m.backwardTerms(xT.ptr, V, d.ptr + pOff * 4, Cw, dyT.ptr + vOff * 4, terms.ptr, ddyn.ptr + pOff * 4, acc.ptr);
+    m.addTerms(dxT.ptr, terms.ptr, Cw, V);
+  }
   return [transposed(dxT.view, h, V), ddyn.view.slice()];
 }
 
-/** The worker's side of a HeadsJob: its inputs from the arena into this thread's heads module, the logits back. */
+/** The worker's side of a HeadsJob: its inputs from the arena into this thread's heads module, the results back. */
 export function runHeadsJob(job: HeadsJob, arena: Float32Array): void {
   const m = load();
   if (!m) throw new Error(`runHeadsJob: ${headsWasmPath()} is not built (npm run build)`);
   const { V, C } = job;
-  const [xT, d, outT] = regions(m, [FUSED_HEAD_CHANNELS * V, C * HEAD_PARAMS, C * V]);
-  xT.view.set(arena.subarray(job.xT[0], job.xT[0] + job.xT[1]));
-  d.view.set(arena.subarray(job.dyn[0], job.dyn[0] + job.dyn[1]));
-  m.forward(xT.ptr, V, d.ptr, C, outT.ptr);
-  arena.set(outT.view, job.out[0]);
+  const h = FUSED_HEAD_CHANNELS;
+  const part = ([o, n]: [number, number]) => arena.subarray(o, o + n);
+  if (job.op === "heads-forward") {
+    const [xT, d, outT] = regions(m, [h * V, C * HEAD_PARAMS, C * V]);
+    xT.view.set(part(job.xT));
+    d.view.set(part(job.dyn));
+    m.forward(xT.ptr, V, d.ptr, C, outT.ptr);
+    arena.set(outT.view, job.out[0]);
+    return;
+  }
+  if (!job.dyT) throw new Error("runHeadsJob: heads-backward needs dyT");
+  const [xT, d, dyT, ddyn, acc, terms] = regions(m, [h * V, C * HEAD_PARAMS, C * V, C * HEAD_PARAMS, HEAD_PARAMS * 4, C * h * V]);
+  xT.view.set(part(job.xT));
+  d.view.set(part(job.dyn));
+  dyT.view.set(part(job.dyT));
+  m.backwardTerms(xT.ptr, V, d.ptr, C, dyT.ptr, terms.ptr, ddyn.ptr, acc.ptr);
+  arena.set(ddyn.view, job.out[0]);
+  arena.set(terms.view, job.out[0] + C * HEAD_PARAMS);
 }
 
 /**
