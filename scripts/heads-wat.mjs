@@ -138,7 +138,13 @@ function backward(name, dx) {
       (local.set $p (i32.add (local.get $p) (i32.const ${P * 4})))
       (local.set $dp (i32.add (local.get $dp) (i32.const ${P * 4})))
       (local.set $dy (i32.add (local.get $dy) (local.get $vbytes)))
-      ${dx === "terms" ? range(H).map((i) => `(local.set $r${i} (i32.add (local.get $r${i}) (i32.shl (local.get $vbytes) (i32.const 3))))`).join("\n      ") : ""}
+      ${
+        dx === "terms"
+          ? range(H)
+              .map((i) => `(local.set $r${i} (i32.add (local.get $r${i}) (i32.shl (local.get $vbytes) (i32.const 3))))`)
+              .join("\n      ")
+          : ""
+      }
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $class))))`;
 }
