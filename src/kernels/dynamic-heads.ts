@@ -102,6 +102,9 @@ function worker(C: number): PartRunner | undefined {
   return C >= 2 && w?.available() ? w : undefined;
 }
 
+/** The worker's input-gradient terms take (C / 2) x 8 x V floats: above this, the backward pass stays on one thread. */
+const MAX_TERM_FLOATS = 1 << 25; // 128 MB: 32 classes up to 64^3 voxels
+
 function forwardHost(m: HeadsModule, x: Float32Array, dyn: Float32Array, V: number, C: number): Float32Array {
   const h = FUSED_HEAD_CHANNELS;
   const w = worker(C);
@@ -127,8 +130,9 @@ function forwardHost(m: HeadsModule, x: Float32Array, dyn: Float32Array, V: numb
 
 function backwardHost(m: HeadsModule, x: Float32Array, dyn: Float32Array, dy: Float32Array, V: number, C: number): [Float32Array, Float32Array] {
   const h = FUSED_HEAD_CHANNELS;
-  const w = worker(C);
-  const mine = w ? Math.ceil(C / 2) : C;
+  const half = Math.floor(C / 2);
+  const w = half * FUSED_HEAD_CHANNELS * V <= MAX_TERM_FLOATS ? worker(C) : undefined;
+  const mine = w ? C - half : C;
   const Cw = C - mine;
   const [xT, d, dyT, dxT, ddyn, acc, terms] = regions(m, [h * V, C * HEAD_PARAMS, C * V, h * V, C * HEAD_PARAMS, HEAD_PARAMS * 4, Cw * h * V]);
   transposeInto(xT.view, x, V, h);
