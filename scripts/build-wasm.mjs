@@ -2,7 +2,8 @@
 // src/kernels/columns.wat -> columns.wasm (the im2col loops), src/kernels/sigmoid-bce.wat ->
 // sigmoid-bce.wasm (the loss's element-wise sigmoid and BCE), src/kernels/batchnorm-relu.wat ->
 // batchnorm-relu.wasm (BatchNorm + ReLU and its gradient), src/kernels/adamw.wat -> adamw.wasm (the
-// AdamW update), and the text that scripts/heads-wat.mjs
+// AdamW update), src/kernels/max-pool.wat -> max-pool.wasm (2x2x2 max pooling and its gradient), and
+// the text that scripts/heads-wat.mjs
 // generates -> heads.wasm (the fused Universal Model heads).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -30,7 +31,7 @@ function assemble(name, text, target) {
 
 const columns = join(root, "src", "kernels", "columns.wat");
 assemble(columns, readFileSync(columns, "utf8"), join(root, "dist", "src", "kernels", "columns.wasm"));
-for (const name of ["sigmoid-bce", "batchnorm-relu", "adamw"]) {
+for (const name of ["sigmoid-bce", "batchnorm-relu", "adamw", "max-pool"]) {
   const source = join(root, "src", "kernels", `${name}.wat`);
   assemble(source, readFileSync(source, "utf8"), join(root, "dist", "src", "kernels", `${name}.wasm`));
 }

@@ -14,6 +14,14 @@ export interface WasmSigmoidBce {
   sigmoidBce(x: number, y: number, p: number, l: number, quads: number): void;
 }
 
+/** One batch item x [D, H, W, C] (D, H, W even, C a multiple of 4); see max-pool.wat. */
+export interface WasmMaxPool {
+  /** out [D/2, H/2, W/2, C]: 2x2x2 windows, stride 2. */
+  maxPool2(out: number, x: number, D: number, H: number, W: number, C: number): void;
+  /** dx [D, H, W, C] from dy [D/2, H/2, W/2, C]. */
+  maxPool2Grad(dx: number, x: number, dy: number, D: number, H: number, W: number, C: number): void;
+}
+
 /** x as [rows, C] (C a multiple of 4); per-channel arrays have C floats; d = x - mean. */
 export interface WasmBatchNormRelu {
   /** dst = sum over rows of d^2. */

@@ -16,6 +16,7 @@ import { conv3dBackpropFilterConfig } from "./Conv3DBackpropFilterV2.js";
 import { conv3dBackpropInputConfig } from "./Conv3DBackpropInputV2.js";
 import { diceBceConfig, diceBceGradConfig } from "./DiceBce.js";
 import { identityConfig } from "./Identity.js";
+import { maxPool3dConfig, maxPool3dGradConfig } from "./MaxPool3D.js";
 import { sliceConfig } from "./Slice.js";
 import { splitVConfig } from "./SplitV.js";
 import { sumMeanConfig } from "./SumMean.js";
@@ -37,6 +38,8 @@ export function registerWasmKernels(): void {
     sliceConfig(wasmKernelOf(tf.Slice)),
     splitVConfig(wasmKernelOf(tf.SplitV)),
     identityConfig(wasmKernelOf(tf.Identity)),
+    maxPool3dConfig(wasmKernelOf(tf.MaxPool3D)),
+    maxPool3dGradConfig(wasmKernelOf(tf.MaxPool3DGrad)),
     sumMeanConfig(tf.Sum, wasmKernelOf(tf.Sum)),
     sumMeanConfig(tf.Mean, wasmKernelOf(tf.Mean)),
     adamwUpdateConfig,
@@ -50,7 +53,18 @@ export function registerWasmKernels(): void {
   ];
   for (const k of kernels) {
     // The kit's own kernel names (the fused AdamW update) have no stock kernel to replace.
-    if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
+    const before = tf.getKernel(k.kernelName, k.backendName);
+    if (before) {
+      stock.set(k.kernelName, before);
+      tf.unregisterKernel(k.kernelName, k.backendName);
+    }
     tf.registerKernel(k);
   }
+}
+
+const stock = new Map<string, tf.KernelConfig>();
+
+/** The stock wasm kernel that the kit's replaced (for tests that compare the two on the same inputs). */
+export function stockWasmKernel(kernelName: string): tf.KernelConfig | undefined {
+  return stock.get(kernelName);
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadWasmColumns, webAssembly, type WasmColumns, type WasmHeap } from "../columns-wasm.js";
-import { moduleLoader, type WasmAdamW, type WasmBatchNormRelu, type WasmSigmoidBce } from "../fused-modules.js";
+import { moduleLoader, type WasmAdamW, type WasmBatchNormRelu, type WasmMaxPool, type WasmSigmoidBce } from "../fused-modules.js";
 
 export type TensorInfo = tf.TensorInfo;
 
@@ -48,6 +48,9 @@ export const wasmSigmoidBce: (backend: WasmBackendLike) => WasmSigmoidBce | unde
 
 /** adamw.wasm on this backend's heap, or undefined when it is not built. */
 export const wasmAdamW: (backend: WasmBackendLike) => WasmAdamW | undefined = onHeap(moduleLoader<WasmAdamW>("adamw.wasm"));
+
+/** max-pool.wasm on this backend's heap, or undefined when it is not built. */
+export const wasmMaxPool: (backend: WasmBackendLike) => WasmMaxPool | undefined = onHeap(moduleLoader<WasmMaxPool>("max-pool.wasm"));
 
 /** batchnorm-relu.wasm on this backend's heap, or undefined when it is not built. */
 export const wasmBatchNormRelu: (backend: WasmBackendLike) => WasmBatchNormRelu | undefined = onHeap(moduleLoader<WasmBatchNormRelu>("batchnorm-relu.wasm"));
