@@ -3,8 +3,9 @@
  * The stock convolution kernels are slow (about 1 GFLOP/s) and, in tfjs-backend-wasm 4.22, wrong: the stock
  * Conv3DBackpropInputV2 fails the adjoint identity <conv(x), dy> = <x, dx>, and Conv3DBackpropFilterV2 is
  * wrong for stride 2 (test/kernels.test.ts), so training through them uses wrong gradients. The others are
- * faster copies (Identity: none at all), products, sums, and the fused AdamW update, loss terms and BatchNorm+ReLU (see each file). Stock
- * kernels that ours fall back to are looked up first.
+ * faster copies (Identity: none at all), products, sums, max pooling, and the fused AdamW update, loss terms
+ * and BatchNorm+ReLU (see each file). Stock kernels that ours fall back to are looked up first, and kept
+ * for tests (stockWasmKernel).
  */
 import * as tf from "@tensorflow/tfjs";
 import { adamwUpdateConfig } from "./AdamWUpdate.js";
