@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend.js";
 import { HEAD_PARAMS, canFuseHeads, fusedDynamicHeads } from "../src/kernels/dynamic-heads.js";
-import { convWorker, setConvWorker } from "../src/kernels/conv-worker-pool.js";
+import { setConvWorker } from "../src/kernels/conv-worker-pool.js";
+import { startedConvWorker } from "./helpers.js";
 import { loadTextEmbedding } from "../src/model/create.js";
 import { UniversalUNet, type ModelConfig } from "../src/model/universal-unet.js";
 
@@ -103,13 +104,7 @@ for (const backend of ["wasm", "cpu"] as const) {
 
 test("fused heads: half the classes on the convolution worker give the same bits as the main thread alone", async () => {
   await initBackend({ force: "wasm", log: () => {} });
-  const worker = convWorker();
-  assert.ok(worker, "the worker script should be built (dist/src/kernels/conv-worker.js)");
-  const t0 = Date.now();
-  while (!worker.available()) {
-    assert.ok(Date.now() - t0 < 30_000, "the convolution worker did not start in 30 s");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const worker = await startedConvWorker();
   const [V, C] = [256, 7];
   const xt = tf.tensor2d(values(V * H, 4), [V, H]);
   const dt = tf.tensor2d(values(C * HEAD_PARAMS, 5, 0.6), [C, HEAD_PARAMS]);

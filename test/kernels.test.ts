@@ -8,7 +8,8 @@ import { setColumnBlockFloats } from "../src/kernels/conv3d-im2col.js";
 import { useJavaScriptColumnLoops } from "../src/kernels/wasm/arena.js";
 import { columnLoopsInUse } from "../src/kernels/wasm/wasm-backend.js";
 import { setSplitColumnFloats } from "../src/kernels/conv3d-parallel.js";
-import { convWorker, setConvWorker } from "../src/kernels/conv-worker-pool.js";
+import { setConvWorker } from "../src/kernels/conv-worker-pool.js";
+import { startedConvWorker } from "./helpers.js";
 
 /**
  * The wasm Conv3D kernels (src/kernels) against float64 reference loops, on random inputs (never zeros):
@@ -53,13 +54,7 @@ async function checkCases(setting: string): Promise<void> {
 
 test("the convolution worker computes parts bit-identical to the main thread, and to the float64 loops", async () => {
   await initBackend({ log: () => {}, force: "wasm" });
-  const worker = convWorker();
-  assert.ok(worker, "the worker script should be built (dist/src/kernels/conv-worker.js)");
-  const t0 = Date.now();
-  while (!worker.available()) {
-    assert.ok(Date.now() - t0 < 30_000, "the convolution worker did not start in 30 s");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const worker = await startedConvWorker();
   const splitBefore = setSplitColumnFloats(1);
   try {
     const jobs = worker.jobsDone;

@@ -17,7 +17,10 @@ type PoolAttrs = {
 
 const all = (v: number | number[] | undefined, want: number) => v === undefined || (Array.isArray(v) ? v.every((d) => d === want) : v === want);
 
-/** [B, D, H, W, C] when the pooling is the one max-pool.wasm computes and the module is built. */
+/**
+ * [B, D, H, W, C] and the bytes of one batch item's input and pooled output, when the pooling is the one
+ * max-pool.wasm computes and the module is built.
+ */
 function fastShape(x: TensorInfo, attrs: PoolAttrs, backend: WasmBackendLike) {
   const s = x.shape;
   const ok =
@@ -33,7 +36,8 @@ function fastShape(x: TensorInfo, attrs: PoolAttrs, backend: WasmBackendLike) {
     s[3] % 2 === 0 &&
     s[4] % 4 === 0;
   const m = ok ? wasmMaxPool(backend) : undefined;
-  return m ? { m, B: s[0], D: s[1], H: s[2], W: s[3], C: s[4] } : undefined;
+  const [B, D, H, W, C] = s;
+  return m ? { m, B, D, H, W, C, inBytes: D * H * W * C * 4, outBytes: (D * H * W * C) / 2 } : undefined;
 }
 
 const at = (backend: WasmBackendLike, t: TensorInfo) => (backend.typedArrayFromHeap(t) as Float32Array).byteOffset;
@@ -45,10 +49,9 @@ export const maxPool3dConfig = (stock: TypedKernel<{ x: TensorInfo }, PoolAttrs>
       const { inputs, attrs, backend } = args;
       const f = fastShape(inputs.x, attrs, backend);
       if (!f) return stock.kernelFunc(args);
-      const { m, B, D, H, W, C } = f;
+      const { m, B, D, H, W, C, inBytes, outBytes } = f;
       const out = backend.makeOutput([B, D / 2, H / 2, W / 2, C], "float32");
       const [o, x] = [at(backend, out), at(backend, inputs.x)];
-      const [inBytes, outBytes] = [D * H * W * C * 4, (D * H * W * C) / 2];
       for (let b = 0; b < B; b++) m.maxPool2(o + b * outBytes, x + b * inBytes, D, H, W, C);
       return out;
     },
@@ -64,10 +67,9 @@ export const maxPool3dGradConfig = (stock: TypedKernel<GradInputs, PoolAttrs>) =
       const { inputs, attrs, backend } = args;
       const f = fastShape(inputs.input, attrs, backend);
       if (!f) return stock.kernelFunc(args);
-      const { m, B, D, H, W, C } = f;
+      const { m, B, D, H, W, C, inBytes, outBytes } = f;
       const dx = backend.makeOutput(inputs.input.shape, "float32");
       const [o, x, dy] = [at(backend, dx), at(backend, inputs.input), at(backend, inputs.dy)];
-      const [inBytes, outBytes] = [D * H * W * C * 4, (D * H * W * C) / 2];
       for (let b = 0; b < B; b++) m.maxPool2Grad(o + b * inBytes, x + b * inBytes, dy + b * outBytes, D, H, W, C);
       // The stock kernel's one quirk that lands: its running maximum starts at FLT_MIN with position 0 of the
       // whole tensor, so where no value of the first window's first channel reaches FLT_MIN, that window's
