@@ -35,8 +35,8 @@ export interface TrainDefaults {
    * so they use 1e-3 (a deviation, stated in the README). Not 3e-3 from the first step: there AdamW's
    * first steps kill the dynamic heads' hidden units and most classes are never learned
    * (docs/training-study.md). The mini profile had 2e-3 until its right- and left-kidney heads were
-   * seen to merge in some seeds (one head firing on both kidneys); 1e-3 separated them in paired reruns
-   * (docs/sizing.md, "Learning rate").
+   * seen to merge in some seeds (one head firing on both kidneys); at 1e-3 that is rarer (4 of 40 Table 1
+   * kidney scores below 0.85 against 9 of 40) and the stream learns more (docs/sizing.md, "Learning rate").
    */
   lr: number;
   /** Fraction of the budget with a linear learning-rate warm-up (0 in the reference). */

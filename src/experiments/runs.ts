@@ -61,12 +61,17 @@ export function runConfig(s: ExperimentSettings, spec: RunSpec): TrainConfig {
   });
 }
 
+/** The readable part of a run's key: experiment, strategy, sizes and seed (the same run under other settings shares it). */
+export function runName(spec: RunSpec): string {
+  const k = spec.strategy === "sm" ? `-k${spec.topOneInK}` : "";
+  const size = spec.strategy === "repeated" ? `e${spec.epochs}` : `n${spec.memory}-s${spec.samplingRate}${k}`;
+  return `${spec.dataset}-${spec.strategy}-${size}-seed${spec.seed}`;
+}
+
 /** A readable name with a hash of everything that makes the run: a changed setting is a new run. */
 export function runKey(spec: RunSpec, config: TrainConfig): string {
   const hash = createHash("sha1").update(JSON.stringify({ spec, config })).digest("hex").slice(0, 10);
-  const k = spec.strategy === "sm" ? `-k${spec.topOneInK}` : "";
-  const size = spec.strategy === "repeated" ? `e${spec.epochs}` : `n${spec.memory}-s${spec.samplingRate}${k}`;
-  return `${spec.dataset}-${spec.strategy}-${size}-seed${spec.seed}-${hash}`;
+  return `${runName(spec)}-${hash}`;
 }
 
 export function resultFile(s: ExperimentSettings, key: string): string {
