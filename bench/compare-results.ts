@@ -14,7 +14,12 @@ function loadResults(dir: string): RunResult[] {
     .filter((f) => f.endsWith(".json"))
     .map((f) => {
       const file = join(dir, f);
-      const r = JSON.parse(readFileSync(file, "utf8")) as Partial<RunResult>;
+      let r: Partial<RunResult>;
+      try {
+        r = JSON.parse(readFileSync(file, "utf8")) as Partial<RunResult>;
+      } catch (e) {
+        throw new Error(`compare-results: ${file}: not JSON (${(e as Error).message})`);
+      }
       if (!r.spec || !r.final?.perClass) throw new Error(`compare-results: ${file}: not a per-run result (no spec or final.perClass)`);
       return r as RunResult;
     });
