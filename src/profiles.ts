@@ -103,9 +103,9 @@ export const PROFILES: Record<ProfileName, Profile> = {
       // Sized on measured learning curves (docs/sizing.md). Memory sizes scale like the paper's 64 / 128 /
       // 256 (1 : 2 : 4); the repeated baseline gets E = S epochs, as the paper's 100 epochs match its S = 100.
       // Single-site: S = E = 100, as the paper (1600 steps a run; the repeated run's Organ average reaches
-      // 0.80 by step 1600). Stream: S = E = 24 (1488 steps a run), which keeps the whole reproduction near
-      // 3 h with --jobs 2 on 2 cores; its partial labels learn slowly (Organ average ~0.15 at this
-      // length, as in the PyTorch twin).
+      // 0.80 by step 1600). Stream: S = E = 24 (1488 steps a run), which keeps the whole reproduction under
+      // 2 h with --jobs 2 on 2 cores (1 h 49 min measured); its partial labels learn slowly (Organ average
+      // ~0.15 at this length, as in the PyTorch twin; 0.55 at five times the length).
       table1: { memorySizes: [2, 4, 8], paperMemorySizes: [64, 128, 256], samplingRate: 100, epochs: 100 },
       table2: { memory: 8, samplingRate: 24, topOneInKs: [8, 4, 2], epochs: 24 },
       ...FIGURE_SITES,
