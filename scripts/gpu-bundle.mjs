@@ -2,7 +2,7 @@
 // in one ignored folder, gpu-bundle/ (at most 64 MiB; the engineer carries it to the GPU machine):
 //   node.gz                      this machine's Node binary (gzip; glibc >= 2.28)
 //   kit/gpu-check.js             the kit + the check, bundled by esbuild (CommonJS, one file)
-//   kit/dist/src/kernels/        conv-worker.js (bundled), columns.wasm
+//   kit/dist/src/kernels/        conv-worker.js (bundled), every .wasm module of the kit's kernels
 //   kit/*.wasm                   tfjs-backend-wasm's binaries (found next to the bundle)
 //   kit/assets/                  the class embeddings and the example CT (phantoms); kit/bench/torch_bench.py
 //   kit/node_modules/webgpu/     Dawn's Node binding: index.js + dist/linux-x64/dawn.node.gz
@@ -11,14 +11,16 @@
 //                                X11 client libraries NVIDIA's libGLX links, GCC 12's libstdc++
 // Needs the kit built (npm run build) and apt-get (apt-get download, no root needed for that).
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "gpu-bundle");
+// GPU_BUNDLE: where to build it (default gpu-bundle/ in the repository; scripts/gpu-check.sh reads the same).
+const out = process.env.GPU_BUNDLE ? resolve(process.env.GPU_BUNDLE) : join(root, "gpu-bundle");
 const kit = join(out, "kit");
 const require = createRequire(join(root, "package.json"));
 const say = (s) => process.stderr.write(`gpu-bundle: ${s}\n`);
@@ -70,11 +72,34 @@ for (const f of readdirSync(join(wasmDir, "dist")).filter((f) => f.endsWith(".wa
   copyFileSync(join(wasmDir, "dist", f), join(kit, f));
   copyFileSync(join(wasmDir, "dist", f), join(kit, "dist", "src", "kernels", f)); // for the worker bundle
 }
-const columns = join(root, "dist", "src", "kernels", "columns.wasm");
-if (!existsSync(columns)) throw new Error(`${columns} missing: run npm run build first`);
-copyFileSync(columns, join(kit, "dist", "src", "kernels", "columns.wasm"));
+// Every wasm module the kit's kernels load (columns, heads, max-pool, adamw, batchnorm-relu, sigmoid-bce, ...),
+// found from the build rather than listed: a kernel added later travels without a change here.
+const kernelsDir = join(root, "dist", "src", "kernels");
+const kitWasm = existsSync(kernelsDir) ? readdirSync(kernelsDir).filter((f) => f.endsWith(".wasm")) : [];
+if (!kitWasm.includes("columns.wasm")) throw new Error(`${join(kernelsDir, "columns.wasm")} missing: run npm run build first`);
+for (const f of kitWasm) copyFileSync(join(kernelsDir, f), join(kit, "dist", "src", "kernels", f));
+say(`kit wasm modules: ${kitWasm.join(", ")}`);
 cpSync(join(root, "assets"), join(kit, "assets"), { recursive: true }); // embeddings, the example CT the phantoms start from
 copyFileSync(join(root, "bench", "torch_bench.py"), join(kit, "bench", "torch_bench.py"));
+
+// The bundled kit must train on wasm by itself (the GPU check's reference side): a 10-step smoke run from
+// the bundle's own folder, before anything is carried to a GPU machine.
+{
+  const data = mkdtempSync(join(tmpdir(), "massive-gpu-bundle-"));
+  const selfCheck = (args) => {
+    const r = spawnSync(process.execPath, [join(kit, "gpu-check.js"), ...args], {
+      cwd: kit,
+      encoding: "utf8",
+      env: { ...process.env, MASSIVE_HOME: kit, MASSIVE_BACKEND: "wasm" },
+      timeout: 180_000,
+    });
+    if (r.status !== 0) throw new Error(`the bundled kit fails "${args.join(" ")}" on wasm (exit ${r.status}):\n${(r.stderr || "").trim()}`);
+  };
+  selfCheck(["prep", data]);
+  selfCheck(["run", data, "10"]); // 10 as the check runs it (the smoke run checkpoints every 5 steps)
+  rmSync(data, { recursive: true, force: true });
+  say("self-check: the bundled kit prepares smoke data and trains 10 steps on wasm");
+}
 
 // 2. Dawn's binding: only Linux x64, its binary gzipped (unpacked by gpu-check.sh).
 const webgpuDir = dirname(require.resolve("webgpu/package.json"));
