@@ -5,7 +5,7 @@
  * and the memory after every step (its decisions).
  * node dist/scripts/backend-run.js <prepared dir> <steps> [strategy]
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backendReport, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
@@ -51,6 +51,7 @@ export async function smokeRun(data: string, steps: number, strategy = "sm"): Pr
     },
   });
   const ck = loadCheckpoint<{ it: number }>(runDir);
+  rmSync(runDir, { recursive: true, force: true }); // read once; runs on every check and test would pile up in /tmp
   const ev = await evaluateSplit(r.model, new CaseStore(data, config.roi), config.roi, { split: "test", sites: ["D1"], progress: false });
   r.dispose();
   const report = backendReport()!;

@@ -16,7 +16,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, hostname, totalmem, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backendReport, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
@@ -365,6 +365,7 @@ async function main() {
         log: quiet,
       });
     }
+    rmSync(raw, { recursive: true, force: true }); // the phantoms' NIfTI files; prep's output is what is used
     emit(JSON.stringify({ data: out }));
   } else if (cmd === "run") {
     emit(JSON.stringify(await smokeRun(rest[0], Number(rest[1] ?? 10))));
