@@ -14,6 +14,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { kitRoot } from "../src/util/paths.js";
 import { BENCH_ROI, forwardConvFlops, type BenchNet } from "./nets.js";
+import type { StepBench } from "./step-bench.js";
 
 interface Row {
   net: BenchNet;
@@ -89,8 +90,12 @@ function runWebGpu(row: Row, software: boolean | undefined): [number | string, s
           .join(" ");
     return [/no tfjs backend could start|no WebGPU adapter|no adapter/.test(why) ? "skipped (no WebGPU adapter)" : `failed: ${why}`, ""];
   }
-  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number[]; warmMs: number[]; adapter?: string };
-  return [out.ms.length ? median(out.ms) : `over ${maxS} s (warm-up step ${out.warmMs.map((v) => (v / 1000).toFixed(0)).join(", ")} s)`, out.adapter ?? ""];
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as StepBench;
+  const launches = out.launches ? `; ${out.launches.perStep} launches a step at ${out.launches.hostMicrosEach} us of host time each` : "";
+  return [
+    out.ms.length ? median(out.ms) : `over ${maxS} s (warm-up step ${out.warmMs.map((v) => (v / 1000).toFixed(0)).join(", ")} s)`,
+    (out.adapter ?? "") + launches,
+  ];
 }
 
 /** A python with torch: $PYTHON, python3 on PATH, or Debian's /usr/bin/python3 (python3-torch). */

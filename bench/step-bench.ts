@@ -7,6 +7,7 @@
  * has passed (after at least one timed step).
  */
 import { backendReport, describeAdapter, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
+import { countDispatches, hostMicrosPerDispatch } from "../src/kernels/webgpu/dispatch-count.js";
 import { makeStepper, nanSteps, type BenchNet } from "./nets.js";
 
 export interface StepBench {
@@ -20,6 +21,8 @@ export interface StepBench {
   describe: string;
   notes: string[];
   nanSteps: number;
+  /** webgpu: GPU programs one step runs, and the host's time to launch one (small) program. */
+  launches?: { perStep: number; hostMicrosEach: number; hostMsPerStep: number };
 }
 
 export async function stepBench(net: BenchNet, roi: [number, number, number], steps: number, warm = 3, maxSeconds = 0): Promise<StepBench> {
@@ -36,6 +39,14 @@ export async function stepBench(net: BenchNet, roi: [number, number, number], st
     process.stderr.write(`bench-step ${dt.toFixed(1)}\n`); // a caller that kills this process still sees the steps done
     if (maxSeconds > 0 && performance.now() - start > maxSeconds * 1000) break; // ms may stay empty: warm-up used the time
   }
+  let launches: StepBench["launches"];
+  if (report.backend === "webgpu") {
+    // One more step, counted: launches x host cost is the step's floor however fast the GPU is.
+    const perStep = (await countDispatches(() => s.step())).dispatches;
+    const hostMicrosEach = await hostMicrosPerDispatch();
+    launches = { perStep, hostMicrosEach: +hostMicrosEach.toFixed(1), hostMsPerStep: +((perStep * hostMicrosEach) / 1000).toFixed(1) };
+    process.stderr.write(`bench-launches ${JSON.stringify(launches)}\n`);
+  }
   s.dispose();
   return {
     net,
@@ -47,6 +58,7 @@ export async function stepBench(net: BenchNet, roi: [number, number, number], st
     describe: describeBackend(backendReport() ?? report),
     notes: report.notes,
     nanSteps,
+    launches,
   };
 }
 

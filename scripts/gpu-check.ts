@@ -267,6 +267,7 @@ async function check(args: Map<string, string>) {
         medianMs: med,
         ms: j.ms,
         warmMs: j.warmMs,
+        launches: j.launches,
         note: med === undefined ? "only warm-up steps finished in the time (first step includes shader compilation)" : undefined,
       };
     } else entry.webgpu = { error: b.error, seconds: +b.seconds.toFixed(0), ...(b.json as object | undefined) };

@@ -8,6 +8,11 @@ import { collapseBroadcast } from "../src/kernels/webgpu/rank-collapse.js";
 import { conv3dWebGpu } from "../src/kernels/webgpu/Conv3D.js";
 import { chunkPlan, conv3dFilterGradWebGpu } from "../src/kernels/webgpu/Conv3DBackpropFilterV2.js";
 import { conv3dInputGradWebGpu } from "../src/kernels/webgpu/Conv3DBackpropInputV2.js";
+import { AdamW } from "../src/train/adamw.js";
+import { fusedBatchNormRelu, hasFusedBatchNormRelu } from "../src/kernels/batchnorm-relu.js";
+import { hasFusedAdamW } from "../src/kernels/adamw-update.js";
+import { columnChunks } from "../src/kernels/webgpu/BatchNormRelu.js";
+import { countDispatches } from "../src/kernels/webgpu/dispatch-count.js";
 import { Rng } from "../src/util/rng.js";
 import { CASES, checkConvCase, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { smokePrepared } from "./fixtures.js";
@@ -155,6 +160,105 @@ test("webgpu: Conv3D, its input and filter gradients and the transposed-convolut
   const [gxd, gwd] = await Promise.all([gx.data(), gw.data()]);
   assert.ok(relErr(gxd as Float32Array, refT.y) <= 1e-4, `convT dx: ${relErr(gxd as Float32Array, refT.y)}`);
   assert.ok(relErr(gwd as Float32Array, refT.dw) <= 1e-4, `convT dW: ${relErr(gwd as Float32Array, refT.dw)}`);
+});
+
+test("BatchNorm column sums on webgpu: chunks cover every row once and fill the GPU", () => {
+  for (const [rows, C] of [
+    [1, 4],
+    [40, 8],
+    [40960, 4],
+    [884736, 32],
+    [27, 512],
+  ]) {
+    const { chunks, rowsPerChunk } = columnChunks(rows, C);
+    assert.ok(chunks * rowsPerChunk >= rows && (chunks - 1) * rowsPerChunk < rows, `${rows} x ${C}`);
+    assert.ok(chunks * C >= Math.min(rows * C, 1 << 15), `${rows} x ${C}: ${chunks} chunks`);
+  }
+});
+
+test(
+  "webgpu: the fused AdamW update matches the op chain on the cpu backend, in 3 launches a parameter (the op chain: over 10)",
+  { skip: skip() },
+  async () => {
+    const rng = new Rng(11);
+    const shapes = [[3, 3, 3, 4, 8], [8], [1000, 3]];
+    const values = shapes.map((s) => [0, 1, 2].map(() => Float32Array.from(rand(s, rng))));
+    // Two steps, so that the moments carried from the first enter the second.
+    const run = async (fused: string) => {
+      process.env.MASSIVE_FUSED_OPS = fused;
+      const vars = new Map(shapes.map((s, i) => [`p${i}`, tf.variable(tf.tensor(values[i][0], s))] as [string, tf.Variable]));
+      const opt = new AdamW(vars);
+      let dispatches = 0;
+      for (let step = 0; step < 2; step++) {
+        const grads = new Map(shapes.map((s, i) => [`p${i}`, tf.tensor(values[i][1 + step], s)] as [string, tf.Tensor]));
+        if (tf.getBackend() === "webgpu") dispatches += (await countDispatches(() => opt.apply(grads, 1e-2))).dispatches;
+        else opt.apply(grads, 1e-2);
+        tf.dispose([...grads.values()]);
+      }
+      return { vars, opt, dispatches, fusedUsed: hasFusedAdamW() };
+    };
+    try {
+      const gpu = await run("adamw");
+      assert.ok(gpu.fusedUsed, "the fused AdamW update is registered on webgpu");
+      assert.equal(gpu.dispatches, 2 * 3 * shapes.length);
+      const got = await Promise.all([...gpu.vars.values()].map((v) => v.data()));
+      const gpuOps = await run("0");
+      assert.ok(gpuOps.dispatches >= 2 * 10 * shapes.length, `op chain: ${gpuOps.dispatches} launches`);
+      await tf.setBackend("cpu");
+      const cpu = await run("0");
+      const want = [...cpu.vars.values()].map((v) => Float64Array.from(v.dataSync() as Float32Array));
+      await tf.setBackend("webgpu");
+      got.forEach((g, i) => assert.ok(relErr(g as Float32Array, want[i]) <= 1e-6, `parameter ${i}: ${relErr(g as Float32Array, want[i])}`));
+      for (const r of [gpu, gpuOps, cpu]) {
+        r.opt.dispose();
+        tf.dispose([...r.vars.values()]);
+      }
+    } finally {
+      delete process.env.MASSIVE_FUSED_OPS;
+    }
+  },
+);
+
+test("webgpu: the BatchNorm + ReLU passes give the op form's output, batch statistics and gradients (cpu backend)", { skip: skip() }, async () => {
+  const rng = new Rng(12);
+  // The second shape has 40960 rows over 4 channels: several rows a chunk and more chunks than a workgroup.
+  for (const shape of [
+    [2, 5, 6, 7, 8],
+    [1, 32, 32, 40, 4],
+  ] as S5[]) {
+    const C = shape[4];
+    const xv = Float32Array.from(rand(shape, rng)).map((v, i) => v * 2 + (i % C) * 0.3);
+    const wv = Float32Array.from(rand(shape, rng));
+    const gv = Float32Array.from({ length: C }, () => 1 + rng.uniform(-0.3, 0.3));
+    const bv = Float32Array.from({ length: C }, () => rng.uniform(-0.2, 0.2));
+    const run = (fused: boolean) =>
+      tf.tidy(() => {
+        const [x, w, gamma, beta] = [tf.tensor5d(xv, shape), tf.tensor5d(wv, shape), tf.tensor1d(gv), tf.tensor1d(bv)];
+        let stats: tf.Tensor[] = [];
+        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          if (fused) {
+            const r = fusedBatchNormRelu(a, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
+            stats = [r.mean, r.variance];
+            return tf.sum(tf.mul(r.out, w)) as tf.Scalar;
+          }
+          const { mean, variance } = tf.moments(a, [0, 1, 2, 3]);
+          const scale = tf.mul(tf.rsqrt(tf.add(variance, 1e-5)), g);
+          return tf.sum(tf.mul(tf.relu(tf.add(tf.mul(tf.sub(a, mean), scale), b)), w)) as tf.Scalar;
+        };
+        const { value, grads } = tf.valueAndGrads(f as (...a: tf.Tensor[]) => tf.Scalar)([x, gamma, beta]);
+        // The op form's statistics, outside the tape (which disposes its intermediates).
+        if (!fused) stats = Object.values(tf.moments(x, [0, 1, 2, 3]));
+        return [value, ...grads, ...stats];
+      });
+    assert.ok(hasFusedBatchNormRelu(C), "the BatchNorm + ReLU passes are registered on webgpu");
+    const got = await Promise.all(run(true).map((t) => t.data()));
+    await tf.setBackend("cpu");
+    const want = run(false).map((t) => Float64Array.from(t.dataSync() as Float32Array));
+    await tf.setBackend("webgpu");
+    ["value", "dx", "dgamma", "dbeta", "mean", "variance"].forEach((name, i) =>
+      assert.ok(relErr(got[i] as Float32Array, want[i]) <= 2e-5, `${shape}: ${name} ${relErr(got[i] as Float32Array, want[i])}`),
+    );
+  }
 });
 
 interface RunOut {

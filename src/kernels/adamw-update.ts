@@ -1,6 +1,7 @@
 /**
  * The fused AdamW update as a kernel: its name, inputs and attributes. Backends that register it (wasm:
- * kernels/wasm/AdamWUpdate.ts) update a parameter in one launch, bit for bit as train/adamw.ts's op chain,
+ * kernels/wasm/AdamWUpdate.ts, one launch a parameter, bit for bit as train/adamw.ts's op chain; webgpu:
+ * kernels/webgpu/AdamWUpdate.ts, three launches, the same operations on the GPU's float32 arithmetic) use it
  * unless MASSIVE_FUSED_OPS leaves "adamw" out (fused-switch.ts; on by default).
  */
 import * as tf from "@tensorflow/tfjs";

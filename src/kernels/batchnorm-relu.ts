@@ -1,10 +1,12 @@
 /**
  * BatchNorm with batch statistics followed by ReLU (model/layers.ts's convBnRelu in training, and at test
  * time as the reference normalises) as one operation with its own gradient, on backends that register its
- * passes (wasm: kernels/wasm/BatchNormRelu.ts). Op by op it took about 30 launches a layer, forward and
- * backward, each a pass over the activations; here five passes and a few [C]-sized ops.
+ * passes (wasm: kernels/wasm/BatchNormRelu.ts; webgpu: kernels/webgpu/BatchNormRelu.ts). Op by op it took
+ * about 30 launches a layer, forward and backward, each a pass over the activations; here five passes and a
+ * few [C]-sized ops.
  *
- * Bit for bit the op form: the passes do the op form's float32 operations in its order, and the
+ * On wasm bit for bit the op form (on webgpu the column sums run in another order: equal to rounding):
+ * the passes do the op form's float32 operations in its order, and the
  * per-channel steps between them are the very tf ops that the op form's gradient tape runs (tfjs's
  * gradients of Rsqrt, Mul, Sub, Square and Mean), so switching it on does not change training
  * (test/fused-kernels.test.ts). On by default; MASSIVE_FUSED_OPS without "batchnorm" keeps the op form

@@ -3,10 +3,12 @@
  * default: they do their op forms' float32 operations in the op forms' order (sums in row order, the very
  * tf ops for the per-channel steps), so their results are the op forms' bit for bit
  * (test/fused-kernels.test.ts) and a replayed training run ends on the same losses and scores
- * (docs/benchmarks.md, session 23). The loss terms are off by default: they use their own exp and log and
- * sum in float64, so they match the op form to rounding only, and whether that changes learning is
- * undecided (an earlier, rounding-level version of all three: -0.032 organ average [-0.079, +0.014] against
- * the op forms, bench/replay.ts; docs/benchmarks.md, sessions 21 and 22).
+ * (docs/benchmarks.md, session 23). On webgpu the same two halve the launches of a step; there neither
+ * form is the wasm run's bit for bit (tfjs's webgpu reductions sum in their own order too). The loss terms
+ * are off by default: they use their own exp and log and sum in float64, so they match the op form to
+ * rounding only, and whether that changes learning is undecided (an earlier, rounding-level version of
+ * all three: -0.032 organ average [-0.079, +0.014] against the op forms, bench/replay.ts;
+ * docs/benchmarks.md, sessions 21 and 22).
  */
 import { env } from "../env.js";
 

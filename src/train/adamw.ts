@@ -2,7 +2,7 @@
  * AdamW with decoupled weight decay (as torch.optim.AdamW): p <- p * (1 - lr * wd), then the Adam step.
  * Written out rather than tf.train.adam so its whole state (moments, step) goes into checkpoints and the
  * learning rate can follow the cosine schedule per step. One fused kernel a parameter where the backend
- * has it (wasm), else tfjs ops.
+ * has it (wasm, webgpu), else tfjs ops.
  */
 import * as tf from "@tensorflow/tfjs";
 import { fusedAdamW, hasFusedAdamW } from "../kernels/adamw-update.js";

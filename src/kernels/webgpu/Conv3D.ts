@@ -6,7 +6,8 @@
  * Checked against float64 loops in test/webgpu.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { convUniforms, implicitGemmProgram, type Info, type WebGpuBackendLike } from "./implicit-gemm.js";
+import { convUniforms, implicitGemmProgram } from "./implicit-gemm.js";
+import { reshapeInfo, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
 
 const READ_X = `
   let ci = k % uniforms.cin;
@@ -27,7 +28,7 @@ const READ_X = `
 /** W [kd, kh, kw, cin, cout] is already the [m, co] matrix. */
 const READ_W = `return w[k * uniforms.cout + col];`;
 
-export function conv3dWebGpu(args: { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> }): Info {
+export function conv3dWebGpu(args: KernelArgs): Info {
   const { x, filter } = args.inputs;
   const backend = args.backend as WebGpuBackendLike;
   const { strides, pad, dilations } = args.attrs as unknown as tf.Conv3DAttrs;
@@ -65,8 +66,5 @@ export function conv3dWebGpu(args: { inputs: Record<string, Info>; backend: unkn
     left: info.padInfo.left,
   });
   const flat = backend.runWebGPUProgram(implicitGemmProgram("massive_conv3d", ["x", "w"], R, cout, READ_X, READ_W), [x, filter], "float32", uniforms);
-  const reshape = tf.getKernel("Reshape", "webgpu")!.kernelFunc as unknown as (a: object) => Info;
-  const out = reshape({ inputs: { x: flat }, backend, attrs: { shape: info.outShape } });
-  backend.disposeData(flat.dataId);
-  return out;
+  return reshapeInfo(backend, flat, info.outShape);
 }

@@ -12,11 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-type Info = tf.TensorInfo;
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: object, inputs: Info[], dtype: string, uniforms?: { type: string; data: number[] }[]): Info;
-  disposeData(dataId: object): boolean;
-}
+import { int32, reshapeInfo, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
 
 const TILE = 64; // rows (m) and columns (co) of a workgroup's tile
 const KSTEP = 16; // voxels staged per iteration
@@ -137,7 +133,7 @@ export function chunkPlan(M: number, N: number, K: number): { chunks: number; kc
   return { chunks, kc };
 }
 
-export function conv3dFilterGradWebGpu(args: { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> }): Info {
+export function conv3dFilterGradWebGpu(args: KernelArgs): Info {
   const { x, dy } = args.inputs;
   const backend = args.backend as WebGpuBackendLike;
   const { strides, pad, filterShape } = args.attrs as unknown as { strides: [number, number, number] | number; pad: "same" | "valid"; filterShape: number[] };
@@ -153,7 +149,6 @@ export function conv3dFilterGradWebGpu(args: { inputs: Record<string, Info>; bac
     N = cout;
   const K = info.batchSize * info.outDepth * info.outHeight * info.outWidth;
   const { chunks, kc } = chunkPlan(M, N, K);
-  const i32 = (v: number) => ({ type: "int32", data: [v] });
   const uniforms = [
     M,
     N,
@@ -174,15 +169,12 @@ export function conv3dFilterGradWebGpu(args: { inputs: Record<string, Info>; bac
     info.padInfo.front,
     info.padInfo.top,
     info.padInfo.left,
-  ].map(i32);
+  ].map(int32);
   const partial = backend.runWebGPUProgram(filterGradProgram(M, N, chunks), [x, dy], "float32", uniforms);
-  const summed = backend.runWebGPUProgram(sumChunksProgram(chunks, M * N), [partial], "float32", [i32(chunks), i32(M * N)]);
+  const summed = backend.runWebGPUProgram(sumChunksProgram(chunks, M * N), [partial], "float32", [int32(chunks), int32(M * N)]);
   backend.disposeData(partial.dataId);
   // Same data, the filter's shape: a reshape view.
-  const reshape = tf.getKernel("Reshape", "webgpu")!.kernelFunc as unknown as (a: object) => Info;
-  const out = reshape({ inputs: { x: summed }, backend, attrs: { shape: filterShape } });
-  backend.disposeData(summed.dataId);
-  return out;
+  return reshapeInfo(backend, summed, filterShape);
 }
 
 export function registerConv3dFilterGradWebGpu(): void {

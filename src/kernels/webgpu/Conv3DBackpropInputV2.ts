@@ -7,7 +7,8 @@
  * else 0. Checked against float64 loops in test/webgpu.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { convUniforms, implicitGemmProgram, type Info, type WebGpuBackendLike } from "./implicit-gemm.js";
+import { convUniforms, implicitGemmProgram } from "./implicit-gemm.js";
+import { reshapeInfo, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
 
 const READ_DY = `
   let co = k % uniforms.cout;
@@ -35,7 +36,7 @@ const READ_W = `
   let f = k / uniforms.cout;
   return w[(f * uniforms.cin + col) * uniforms.cout + co];`;
 
-export function conv3dInputGradWebGpu(args: { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> }): Info {
+export function conv3dInputGradWebGpu(args: KernelArgs): Info {
   const { dy, filter } = args.inputs;
   const backend = args.backend as WebGpuBackendLike;
   const { strides, pad, inputShape } = args.attrs as unknown as tf.Conv3DBackpropInputV2Attrs;
@@ -76,8 +77,5 @@ export function conv3dInputGradWebGpu(args: { inputs: Record<string, Info>; back
     "float32",
     uniforms,
   );
-  const reshape = tf.getKernel("Reshape", "webgpu")!.kernelFunc as unknown as (a: object) => Info;
-  const out = reshape({ inputs: { x: flat }, backend, attrs: { shape: inputShape } });
-  backend.disposeData(flat.dataId);
-  return out;
+  return reshapeInfo(backend, flat, inputShape);
 }

@@ -5,14 +5,7 @@
  * 64 x 64 tile of C (4 x 4 per thread), staging 16 values of the inner dimension of A and B at a time in
  * workgroup memory. Conv3D.ts and Conv3DBackpropInputV2.ts supply the A and B reads.
  */
-import type * as tf from "@tensorflow/tfjs";
-
-export type Info = tf.TensorInfo;
-
-export interface WebGpuBackendLike {
-  runWebGPUProgram(program: object, inputs: Info[], dtype: string, uniforms?: { type: string; data: number[] }[]): Info;
-  disposeData(dataId: object): boolean;
-}
+import { int32 } from "./webgpu-backend.js";
 
 const TILE = 64; // rows and columns of a workgroup's tile
 const KSTEP = 16; // inner-dimension values staged per iteration
@@ -109,5 +102,5 @@ export function implicitGemmProgram(shaderKey: string, inputs: [string, string],
 
 /** The uniforms in CONV_UNIFORMS order, as runWebGPUProgram takes them. */
 export function convUniforms(u: ConvUniforms): { type: string; data: number[] }[] {
-  return CONV_UNIFORMS.map((name) => ({ type: "int32", data: [u[name]] }));
+  return CONV_UNIFORMS.map((name) => int32(u[name]));
 }

@@ -3,12 +3,16 @@
  * up). One kernel or fix per file in this folder.
  */
 import * as tf from "@tensorflow/tfjs";
+import { ADAMW_UPDATE } from "../adamw-update.js";
+import { BN_GRADIENT_SUMS, BN_INPUT_GRADIENT, BN_SCALE_SHIFT_RELU, BN_SQUARE_GRADIENT_SUM, BN_STATISTICS } from "../batchnorm-relu.js";
+import { adamwUpdateWebGpu } from "./AdamWUpdate.js";
+import { bnGradientSumsWebGpu, bnInputGradientWebGpu, bnScaleShiftReluWebGpu, bnSquareGradientSumWebGpu, bnStatisticsWebGpu } from "./BatchNormRelu.js";
 import { conv3dWebGpu } from "./Conv3D.js";
 import { registerConv3dFilterGradWebGpu } from "./Conv3DBackpropFilterV2.js";
 import { conv3dInputGradWebGpu } from "./Conv3DBackpropInputV2.js";
 import { registerRankCollapse } from "./rank-collapse.js";
 
-/** Replaces the webgpu kernel of that name by the kit's (once: a second call finds it registered). */
+/** Registers the kit's webgpu kernel of that name, over a stock one (once: a second call finds it registered). */
 function replace(kernelName: string, kernelFunc: unknown): void {
   const k = tf.getKernel(kernelName, "webgpu");
   if (k && (k.kernelFunc as unknown) === kernelFunc) return;
@@ -21,8 +25,15 @@ export function registerWebGpuKernels(): string[] {
   registerConv3dFilterGradWebGpu();
   replace(tf.Conv3D, conv3dWebGpu);
   replace(tf.Conv3DBackpropInputV2, conv3dInputGradWebGpu);
+  replace(ADAMW_UPDATE, adamwUpdateWebGpu);
+  replace(BN_STATISTICS, bnStatisticsWebGpu);
+  replace(BN_SCALE_SHIFT_RELU, bnScaleShiftReluWebGpu);
+  replace(BN_GRADIENT_SUMS, bnGradientSumsWebGpu);
+  replace(BN_SQUARE_GRADIENT_SUM, bnSquareGradientSumWebGpu);
+  replace(BN_INPUT_GRADIENT, bnInputGradientWebGpu);
   return [
     "rank-5 element-wise ops and Select run at rank <= 4 (reshaped views)",
     "Conv3D, Conv3DBackpropInputV2: tiled implicit-im2col WGSL products (implicit-gemm.ts); Conv3DBackpropFilterV2: tiled split-K WGSL product",
+    "fused AdamW update (3 launches a parameter) and BatchNorm + ReLU passes in WGSL (MASSIVE_FUSED_OPS switches them as on wasm)",
   ];
 }
