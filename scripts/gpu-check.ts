@@ -15,7 +15,6 @@
  *                                kernels, or tfjs's stock ones with MASSIVE_STOCK_KERNELS=1)
  */
 import { spawnSync } from "node:child_process";
-import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, hostname, totalmem, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -26,6 +25,7 @@ import { PROFILES } from "../src/profiles.js";
 import { kitRoot } from "../src/util/paths.js";
 import { smokeRun, type SmokeRun } from "./backend-run.js";
 import { stepBench, type StepBench } from "../bench/step-bench.js";
+import { convKernelTimings, cubeLayer } from "../bench/conv-kernels.js";
 import { forwardConvFlops, type BenchNet } from "../bench/nets.js";
 import { env } from "../src/env.js";
 
@@ -289,55 +289,9 @@ async function check(args: Map<string, string>) {
   process.exitCode = failures.length ? 1 : 0;
 }
 
-/** Median ms of Conv3D, Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 on paper-width layers at 96^3. */
-async function kernelTimings(maxSeconds: number) {
-  const report = await initBackend({ log: () => {} });
-  const shapes: { layer: string; x: [number, number, number, number, number]; cout: number }[] = [
-    { layer: "down0.a 1->32 @96^3", x: [1, 96, 96, 96, 1], cout: 32 },
-    { layer: "down0.b 32->64 @96^3", x: [1, 96, 96, 96, 32], cout: 64 },
-    { layer: "up2.b 64->64 @96^3", x: [1, 96, 96, 96, 64], cout: 64 },
-    { layer: "down2.b 128->256 @24^3", x: [1, 24, 24, 24, 128], cout: 256 },
-  ];
-  const start = performance.now();
-  const rows: unknown[] = [];
-  for (const s of shapes) {
-    const cin = s.x[4];
-    const fs: [number, number, number, number, number] = [3, 3, 3, cin, s.cout];
-    // Filled on the GPU (Fill kernel): random tensors would be made on the CPU and uploaded. Speed does not depend on the values.
-    const x = tf.fill(s.x, 0.5),
-      w = tf.fill(fs, 0.01),
-      dy = tf.fill([...s.x.slice(0, 4), s.cout], 0.25);
-    const ops: [string, () => tf.Tensor][] = [
-      ["Conv3D", () => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, "same")],
-      [
-        "Conv3DBackpropInputV2",
-        () => tf.engine().runKernel("Conv3DBackpropInputV2", { dy, filter: w }, { strides: [1, 1, 1], pad: "same", inputShape: s.x }) as tf.Tensor,
-      ],
-      [
-        "Conv3DBackpropFilterV2",
-        () => tf.engine().runKernel("Conv3DBackpropFilterV2", { x, dy }, { strides: [1, 1, 1], pad: "same", filterShape: fs }) as tf.Tensor,
-      ],
-    ];
-    for (const [op, f] of ops) {
-      if ((performance.now() - start) / 1000 > maxSeconds) break;
-      const ms: number[] = [];
-      for (let i = 0; i < 3 && (i === 0 || (performance.now() - start) / 1000 < maxSeconds); i++) {
-        const t0 = performance.now();
-        const y = f();
-        await y.data();
-        y.dispose();
-        ms.push(performance.now() - t0);
-      }
-      const gflop = (2 * 27 * cin * s.cout * s.x[1] * s.x[2] * s.x[3]) / 1e9;
-      const timed = ms.length > 1 ? ms.slice(1) : ms;
-      const best = Math.min(...timed);
-      const row = { layer: s.layer, op, ms: ms.map((v) => +v.toFixed(1)), firstIncludesCompile: true, gflops: +(gflop / (best / 1000)).toFixed(1) };
-      rows.push(row);
-      process.stderr.write(`kernel-result ${JSON.stringify(row)}\n`);
-    }
-    tf.dispose([x, w, dy]);
-  }
-  return { backend: describeBackend(report), stock: env("MASSIVE_STOCK_KERNELS") === "1", rows };
+/** Conv3D, Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 on paper-width layers at 96^3 (and one at 24^3). */
+function kernelTimings(maxSeconds: number) {
+  return convKernelTimings([cubeLayer(96, 1, 32), cubeLayer(96, 32, 64), cubeLayer(96, 64, 64), cubeLayer(24, 128, 256)], maxSeconds);
 }
 
 async function main() {

@@ -141,9 +141,17 @@ test("webgpu: Conv3D, its input and filter gradients and the transposed-convolut
   assert.equal(tf.getKernel("Conv3D", "webgpu")?.kernelFunc, conv3dWebGpu as unknown);
   assert.equal(tf.getKernel("Conv3DBackpropInputV2", "webgpu")?.kernelFunc, conv3dInputGradWebGpu as unknown);
   const rng = new Rng(2024);
-  // Plus a case with several 64-wide tiles in both dimensions of each product (filter gradient: 216 x 80;
-  // Conv3D: 120 voxels x 80 channels; input gradient: 120 voxels x 2160 inner), partial tiles included.
-  for (const c of [...CASES, { x: [1, 5, 4, 6, 8] as S5, f: [3, 3, 3, 8, 80] as S5, s: 1, pad: "same" as const }]) {
+  // Products of fewer than 32 columns run tfjs's stock shaders (implicit-gemm.ts). Added cases: 8 -> 80
+  // (several 64-wide tiles in both dimensions, partial ones included: filter gradient 216 x 80, Conv3D 120
+  // voxels x 80 channels, staged element by element), the input gradient of 40 -> 5 (element by element)
+  // and 32 -> 48 (both products staged by tap, batch 2, stride 2, partial tiles); the shared cases with 64
+  // or 16 channels stage by tap too.
+  for (const c of [
+    ...CASES,
+    { x: [1, 5, 4, 6, 8] as S5, f: [3, 3, 3, 8, 80] as S5, s: 1, pad: "same" as const },
+    { x: [1, 4, 5, 6, 40] as S5, f: [3, 3, 3, 40, 5] as S5, s: 1, pad: "same" as const },
+    { x: [2, 5, 7, 6, 32] as S5, f: [3, 3, 3, 32, 48] as S5, s: 2, pad: "same" as const },
+  ]) {
     await checkConvCase(c, rng, "webgpu");
   }
   // Transposed convolution (the U-Net's up path): its gradients through the kit's registered gradient.

@@ -6,10 +6,12 @@
  * Checked against float64 loops in test/webgpu.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { convUniforms, implicitGemmProgram } from "./implicit-gemm.js";
-import { reshapeInfo, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
+import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, type GenericA, type TapA } from "./implicit-gemm.js";
+import { reshapeInfo, stockWebGpuKernel, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
 
-const READ_X = `
+/** X[v, m], m = (kd, kh, kw, ci), decoded element by element (any cin). */
+const READ_X: GenericA = {
+  readA: `
   let ci = k % uniforms.cin;
   let f = k / uniforms.cin;
   let c = f % uniforms.kw;
@@ -23,7 +25,25 @@ const READ_X = `
   let ih = oh * uniforms.sH - uniforms.top + b;
   let iw = ow * uniforms.sW - uniforms.left + c;
   if (id < 0 || id >= uniforms.D || ih < 0 || ih >= uniforms.H || iw < 0 || iw >= uniforms.W) { return 0.0; }
-  return x[(((n * uniforms.D + id) * uniforms.H + ih) * uniforms.W + iw) * uniforms.cin + ci];`;
+  return x[(((n * uniforms.D + id) * uniforms.H + ih) * uniforms.W + iw) * uniforms.cin + ci];`,
+};
+
+/** The same by tap (cin a multiple of 16): a row's corner of its receptive field and batch, then a tap's offset. */
+const READ_X_BY_TAP: TapA = {
+  channels: "cin",
+  rowCoords: `
+  let ow = row % uniforms.oW;
+  let oh = (row / uniforms.oW) % uniforms.oH;
+  let od = (row / (uniforms.oW * uniforms.oH)) % uniforms.oD;
+  let n = row / (uniforms.oW * uniforms.oH * uniforms.oD);
+  return vec4<i32>(od * uniforms.sD - uniforms.front, oh * uniforms.sH - uniforms.top, ow * uniforms.sW - uniforms.left, n);`,
+  readTap: `
+  let id = p.x + d;
+  let ih = p.y + b;
+  let iw = p.z + c;
+  if (id < 0 || id >= uniforms.D || ih < 0 || ih >= uniforms.H || iw < 0 || iw >= uniforms.W) { return 0.0; }
+  return x[(((p.w * uniforms.D + id) * uniforms.H + ih) * uniforms.W + iw) * uniforms.cin + ch];`,
+};
 
 /** W [kd, kh, kw, cin, cout] is already the [m, co] matrix. */
 const READ_W = `return w[k * uniforms.cout + col];`;
@@ -42,6 +62,7 @@ export function conv3dWebGpu(args: KernelArgs): Info {
   if (info.dilationDepth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1)
     throw new Error("Conv3D (webgpu, the kit's kernel): dilations are not supported");
   const [kd, kh, kw, cin, cout] = filter.shape;
+  if (cout < MIN_TILE_COLUMNS) return stockWebGpuKernel(tf.Conv3D)(args) as Info;
   const R = info.batchSize * info.outDepth * info.outHeight * info.outWidth;
   const uniforms = convUniforms({
     R,
@@ -65,6 +86,11 @@ export function conv3dWebGpu(args: KernelArgs): Info {
     top: info.padInfo.top,
     left: info.padInfo.left,
   });
-  const flat = backend.runWebGPUProgram(implicitGemmProgram("massive_conv3d", ["x", "w"], R, cout, READ_X, READ_W), [x, filter], "float32", uniforms);
+  const flat = backend.runWebGPUProgram(
+    implicitGemmProgram("massive_conv3d", ["x", "w"], R, cout, canStageByTap(cin) ? READ_X_BY_TAP : READ_X, READ_W),
+    [x, filter],
+    "float32",
+    uniforms,
+  );
   return reshapeInfo(backend, flat, info.outShape);
 }

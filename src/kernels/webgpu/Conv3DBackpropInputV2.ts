@@ -7,10 +7,12 @@
  * else 0. Checked against float64 loops in test/webgpu.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { convUniforms, implicitGemmProgram } from "./implicit-gemm.js";
-import { reshapeInfo, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
+import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, type GenericA, type TapA } from "./implicit-gemm.js";
+import { reshapeInfo, stockWebGpuKernel, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
 
-const READ_DY = `
+/** G[u, j], j = (kd, kh, kw, co), decoded element by element (any cout). */
+const READ_DY: GenericA = {
+  readA: `
   let co = k % uniforms.cout;
   let f = k / uniforms.cout;
   let c = f % uniforms.kw;
@@ -28,7 +30,29 @@ const READ_DY = `
   let oh = ph / uniforms.sH;
   let ow = pw / uniforms.sW;
   if (od >= uniforms.oD || oh >= uniforms.oH || ow >= uniforms.oW) { return 0.0; }
-  return dy[(((n * uniforms.oD + od) * uniforms.oH + oh) * uniforms.oW + ow) * uniforms.cout + co];`;
+  return dy[(((n * uniforms.oD + od) * uniforms.oH + oh) * uniforms.oW + ow) * uniforms.cout + co];`,
+};
+
+/** The same by tap (cout a multiple of 16): a row's padded position and batch, then a tap's offset. */
+const READ_DY_BY_TAP: TapA = {
+  channels: "cout",
+  rowCoords: `
+  let iw = row % uniforms.W;
+  let ih = (row / uniforms.W) % uniforms.H;
+  let id = (row / (uniforms.W * uniforms.H)) % uniforms.D;
+  let n = row / (uniforms.W * uniforms.H * uniforms.D);
+  return vec4<i32>(id + uniforms.front, ih + uniforms.top, iw + uniforms.left, n);`,
+  readTap: `
+  let pd = p.x - d;
+  let ph = p.y - b;
+  let pw = p.z - c;
+  if (pd < 0 || ph < 0 || pw < 0 || pd % uniforms.sD != 0 || ph % uniforms.sH != 0 || pw % uniforms.sW != 0) { return 0.0; }
+  let od = pd / uniforms.sD;
+  let oh = ph / uniforms.sH;
+  let ow = pw / uniforms.sW;
+  if (od >= uniforms.oD || oh >= uniforms.oH || ow >= uniforms.oW) { return 0.0; }
+  return dy[(((p.w * uniforms.oD + od) * uniforms.oH + oh) * uniforms.oW + ow) * uniforms.cout + ch];`,
+};
 
 /** B[j, ci] = W[kd, kh, kw, ci, co] for j = (kd, kh, kw, co). */
 const READ_W = `
@@ -48,6 +72,7 @@ export function conv3dInputGradWebGpu(args: KernelArgs): Info {
     pad,
   );
   const [kd, kh, kw, cin, cout] = filter.shape;
+  if (cin < MIN_TILE_COLUMNS) return stockWebGpuKernel(tf.Conv3DBackpropInputV2)(args) as Info;
   const R = info.batchSize * info.inDepth * info.inHeight * info.inWidth;
   const uniforms = convUniforms({
     R,
@@ -72,7 +97,7 @@ export function conv3dInputGradWebGpu(args: KernelArgs): Info {
     left: info.padInfo.left,
   });
   const flat = backend.runWebGPUProgram(
-    implicitGemmProgram("massive_conv3d_input_grad", ["dy", "w"], R, cin, READ_DY, READ_W),
+    implicitGemmProgram("massive_conv3d_input_grad", ["dy", "w"], R, cin, canStageByTap(cout) ? READ_DY_BY_TAP : READ_DY, READ_W),
     [dy, filter],
     "float32",
     uniforms,

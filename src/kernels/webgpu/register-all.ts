@@ -11,14 +11,7 @@ import { conv3dWebGpu } from "./Conv3D.js";
 import { registerConv3dFilterGradWebGpu } from "./Conv3DBackpropFilterV2.js";
 import { conv3dInputGradWebGpu } from "./Conv3DBackpropInputV2.js";
 import { registerRankCollapse } from "./rank-collapse.js";
-
-/** Registers the kit's webgpu kernel of that name, over a stock one (once: a second call finds it registered). */
-function replace(kernelName: string, kernelFunc: unknown): void {
-  const k = tf.getKernel(kernelName, "webgpu");
-  if (k && (k.kernelFunc as unknown) === kernelFunc) return;
-  if (k) tf.unregisterKernel(kernelName, "webgpu");
-  tf.registerKernel({ kernelName, backendName: "webgpu", kernelFunc: kernelFunc as tf.KernelFunc });
-}
+import { registerOverStock as replace } from "./webgpu-backend.js";
 
 export function registerWebGpuKernels(): string[] {
   registerRankCollapse();

@@ -50,3 +50,27 @@ export function flatProgram(shaderKey: string, variableNames: string[], outputSh
     `,
   };
 }
+
+type KernelFunc = (args: KernelArgs) => Info | Info[];
+const stock = new Map<string, KernelFunc>();
+
+/**
+ * Registers the kit's webgpu kernel of that name over the stock one, kept for stockWebGpuKernel (once: a
+ * second call finds the kit's registered).
+ */
+export function registerOverStock(kernelName: string, kernelFunc: unknown): void {
+  const k = tf.getKernel(kernelName, "webgpu");
+  if (k && (k.kernelFunc as unknown) === kernelFunc) return;
+  if (k) {
+    stock.set(kernelName, k.kernelFunc as unknown as KernelFunc);
+    tf.unregisterKernel(kernelName, "webgpu");
+  }
+  tf.registerKernel({ kernelName, backendName: "webgpu", kernelFunc: kernelFunc as tf.KernelFunc });
+}
+
+/** tfjs's own webgpu kernel of that name, as it was before the kit's replaced it. */
+export function stockWebGpuKernel(kernelName: string): KernelFunc {
+  const k = stock.get(kernelName);
+  if (!k) throw new Error(`no stock webgpu ${kernelName} kernel was kept (registerWebGpuKernels first)`);
+  return k;
+}
