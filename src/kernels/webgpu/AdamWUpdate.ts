@@ -1,7 +1,7 @@
 /**
  * The fused AdamW update (kernels/adamw-update.ts) on webgpu: train/adamw.ts's op chain launches about 14
  * kernels a parameter (over 1000 a training step), and on a GPU each launch costs host time (tfjs's
- * bookkeeping, a uniform buffer, a bind group: about 0.1 ms) whatever its size. Here three launches a
+ * bookkeeping, a uniform buffer, a bind group: some 20-30 us) whatever its size. Here three launches a
  * parameter, one per output (a tfjs-webgpu program writes one tensor): each recomputes the moments it
  * needs from the same inputs, in the op chain's float32 operations and order, so m and v are the op
  * chain's and p differs by at most the GPU's own rounding of / and sqrt (test/webgpu.test.ts).

@@ -1,7 +1,7 @@
 /**
- * How many GPU programs the webgpu backend runs, and what one costs the host. On a GPU a training step
- * of the kit's nets is many small launches, and each costs host time (tfjs's bookkeeping, a uniform buffer,
- * a bind group, Dawn's validation) whatever its size: launches x host cost bounds the step from below.
+ * How many GPU programs the webgpu backend runs, and what one costs the host. Each launch costs host time
+ * (tfjs's bookkeeping, a uniform buffer, a bind group, Dawn's validation) whatever its size, so launches x
+ * host cost bounds a step from below however fast the GPU is.
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -27,26 +27,35 @@ export async function countDispatches<T>(f: () => T | Promise<T>): Promise<{ res
 }
 
 /**
- * The host's time to launch one small element-wise program (microseconds, median of 5 rounds of 500): the
- * time to issue the launches, not to run them (8192 floats each, too small to matter on a GPU).
+ * The host's time to launch one small element-wise program (microseconds, median of 5 rounds of 500):
+ * tfjs's bookkeeping, the uniform buffer, the bind group and the pass encoding, with nothing submitted
+ * meanwhile (tfjs submits every 15 launches by default, and on a software adapter a submit runs the shaders
+ * then and there, which would be counted as host time: about 110 us a launch on llvmpipe against 19).
  */
 export async function hostMicrosPerDispatch(): Promise<number> {
+  const flag = "WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE";
+  const batch = tf.env().getNumber(flag);
   const a = tf.fill([8192], 1);
   const rounds: number[] = [];
-  for (let r = 0; r < 6; r++) {
-    let x = tf.clone(a);
-    const t0 = performance.now();
-    for (let i = 0; i < 500; i++) {
-      const y = tf.add(x, a);
+  try {
+    tf.env().set(flag, 1 << 30);
+    for (let r = 0; r < 6; r++) {
+      let x = tf.clone(a);
+      const t0 = performance.now();
+      for (let i = 0; i < 500; i++) {
+        const y = tf.add(x, a);
+        x.dispose();
+        x = y;
+      }
+      const t1 = performance.now();
+      await x.data(); // submits
       x.dispose();
-      x = y;
+      if (r > 0) rounds.push(((t1 - t0) * 1000) / 500); // round 0 compiles the shader
     }
-    const t1 = performance.now();
-    await x.data();
-    x.dispose();
-    if (r > 0) rounds.push(((t1 - t0) * 1000) / 500); // round 0 compiles the shader
+  } finally {
+    tf.env().set(flag, batch);
+    a.dispose();
   }
-  a.dispose();
   rounds.sort((p, q) => p - q);
   return rounds[2];
 }
