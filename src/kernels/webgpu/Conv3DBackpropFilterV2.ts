@@ -44,23 +44,24 @@ function filterGradProgram(M: number, N: number, chunks: number) {
         let kEnd = min(kBegin + uniforms.kc, uniforms.K);
         var acc : array<array<f32, 4>, 4>;
         for (var i = 0; i < 4; i++) { for (var j = 0; j < 4; j++) { acc[i][j] = 0.0; } }
+        // A thread stages the same column of X (m = m0 + tid % 64) at every step: its filter element
+        // (kd, kh, kw, ci) is decoded once, here.
+        let mm = tid % ${TILE};
+        let m = m0 + mm;
+        let ci = m % uniforms.cin;
+        let f = m / uniforms.cin;
+        let c = f % uniforms.kw;
+        let b = (f / uniforms.kw) % uniforms.kh;
+        let d = f / (uniforms.kw * uniforms.kh);
         // The loop bound comes from uniforms only: workgroupBarrier needs uniform control flow.
         for (var t = 0; t < uniforms.kc; t = t + ${KSTEP}) {
           let k0 = kBegin + t;
           // Stage X[k0..k0+16, m0..m0+64] and dY[k0..k0+16, n0..n0+64]: 1024 values each, 4 per thread.
           for (var l = 0; l < 4; l++) {
-            let e = tid + l * 256;
-            let kk = e / ${TILE};
-            let mm = e % ${TILE};
+            let kk = tid / ${TILE} + 4 * l;
             let v = k0 + kk;
-            let m = m0 + mm;
             var a = 0.0;
             if (v < kEnd && m < uniforms.M) {
-              let ci = m % uniforms.cin;
-              let f = m / uniforms.cin;
-              let c = f % uniforms.kw;
-              let b = (f / uniforms.kw) % uniforms.kh;
-              let d = f / (uniforms.kw * uniforms.kh);
               let ow = v % uniforms.oW;
               let oh = (v / uniforms.oW) % uniforms.oH;
               let od = (v / (uniforms.oW * uniforms.oH)) % uniforms.oD;
@@ -88,11 +89,11 @@ function filterGradProgram(M: number, N: number, chunks: number) {
           workgroupBarrier();
         }
         for (var i = 0; i < 4; i++) {
-          let m = m0 + ty + 16 * i;
-          if (m < uniforms.M) {
+          let row = m0 + ty + 16 * i;
+          if (row < uniforms.M) {
             for (var j = 0; j < 4; j++) {
               let nn = n0 + tx + 16 * j;
-              if (nn < uniforms.N) { result[(chunk * uniforms.M + m) * uniforms.N + nn] = acc[i][j]; }
+              if (nn < uniforms.N) { result[(chunk * uniforms.M + row) * uniforms.N + nn] = acc[i][j]; }
             }
           }
         }
