@@ -26,6 +26,7 @@ import { kitRoot } from "../src/util/paths.js";
 import { smokeRun, type SmokeRun } from "./backend-run.js";
 import { stepBench, type StepBench } from "../bench/step-bench.js";
 import { convKernelTimings, cubeLayer } from "../bench/conv-kernels.js";
+import { profileStep } from "../bench/profile-step.js";
 import { forwardConvFlops, type BenchNet } from "../bench/nets.js";
 import { env } from "../src/env.js";
 
@@ -200,7 +201,16 @@ async function check(args: Map<string, string>) {
     write();
   }
 
-  // 4. Timings: PyTorch CUDA first (fast) then webgpu, per net and size, within the remaining budget.
+  // 4. Where the paper-width step at 96^3 goes, by kernel (GPU time from timestamp queries, which Dawn
+  // may offer only with its allow_unsafe_apis toggle), and how many launches it takes.
+  if (hw.ok || args.get("kernels-anyway")) {
+    say("profile of one paper-width step at 96^3...");
+    const p = self(["profile", "paper", "96,96,96"], { ...gpuEnv, MASSIVE_WEBGPU_DAWN_TOGGLES: "allow_unsafe_apis" }, limit(120));
+    result.stepProfile = p.ok ? p.json : { error: p.error, seconds: +p.seconds.toFixed(0) };
+    write();
+  }
+
+  // 5. Timings: PyTorch CUDA first (fast) then webgpu, per net and size, within the remaining budget.
   const torch = findTorch(args.get("python"), limit(60));
   result.torch = torch.info ?? { skipped: torch.why };
   const rows: { net: BenchNet; n: number }[] = [
@@ -324,6 +334,10 @@ async function main() {
     emit(JSON.stringify({ data: out }));
   } else if (cmd === "run") {
     emit(JSON.stringify(await smokeRun(rest[0], Number(rest[1] ?? 10))));
+  } else if (cmd === "profile") {
+    const [net, roiText] = rest;
+    const roi = roiText.split(",").map(Number) as [number, number, number];
+    emit(JSON.stringify(await profileStep(net as BenchNet, roi, 2, 1, (line) => process.stderr.write(`${line}\n`))));
   } else if (cmd === "kernels") {
     emit(JSON.stringify(await kernelTimings(Number(rest[0] ?? 25))));
   } else if (cmd === "bench") {
@@ -332,7 +346,7 @@ async function main() {
     emit(JSON.stringify(await stepBench(net as BenchNet, roi, Number(steps), Number(warm), Number(maxS))));
   } else {
     console.error(
-      "usage: gpu-check check [--out file.json] [--diag file] [--budget s] | adapter | prep <dir> | run <dir> <steps> | bench <net> <x,y,z> <steps> <warm> <max s>",
+      "usage: gpu-check check [--out file.json] [--diag file] [--budget s] | adapter | prep <dir> | run <dir> <steps> | kernels <max s> | profile <net> <x,y,z> | bench <net> <x,y,z> <steps> <warm> <max s>",
     );
     process.exitCode = 2;
   }

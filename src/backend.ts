@@ -141,10 +141,12 @@ async function tryWebgpu(mode: "hardware" | "any" | "software", notes: string[])
   }
   for (const [k, v] of Object.entries(dawn.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   const tried: string[] = [];
+  const toggles = env("MASSIVE_WEBGPU_DAWN_TOGGLES");
+  const options = toggles ? [`enable-dawn-features=${toggles}`] : [];
   let found: { gpu: unknown; adapter: GpuAdapterLike; info: WebGpuAdapterInfo } | undefined;
   if (mode !== "software") {
     try {
-      const gpu = dawn.create([]);
+      const gpu = dawn.create(options);
       const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
       if (!adapter) tried.push("no adapter on Dawn's default (Vulkan) backend: no GPU driver, Vulkan loader (libvulkan.so.1) or ICD");
       else {
@@ -159,7 +161,7 @@ async function tryWebgpu(mode: "hardware" | "any" | "software", notes: string[])
   if (!found && mode !== "hardware") {
     process.env.EGL_PLATFORM ??= "surfaceless"; // no display: EGL's surfaceless platform
     try {
-      const gpu = dawn.create(["backend=opengles"]);
+      const gpu = dawn.create(["backend=opengles", ...options]);
       const adapter = await gpu.requestAdapter({ featureLevel: "compatibility" });
       if (!adapter) tried.push("no adapter on Dawn's OpenGL ES backend (Mesa: apt-get install libegl-mesa0 libgles2 libgl1-mesa-dri)");
       else found = { gpu, adapter, info: adapterInfo(adapter, "opengles") };

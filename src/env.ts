@@ -8,6 +8,11 @@ export const ENV_VARS = {
     default: "the first that starts: tensorflow (only on a GPU), webgpu (hardware adapter), wasm, cpu",
   },
   MASSIVE_WEBGPU_ADAPTER: { meaning: "which WebGPU adapter webgpu may use: hardware, software or any", default: "hardware" },
+  MASSIVE_WEBGPU_DAWN_TOGGLES: {
+    meaning:
+      "Dawn toggles for webgpu, comma separated, as the webgpu package's create() takes them (e.g. allow_unsafe_apis, which the GPU check's step profile sets for timestamp queries)",
+    default: "none",
+  },
   MASSIVE_STOCK_KERNELS: { meaning: "1: use tfjs's own kernels instead of the kit's (benchmarks only; the stock wasm gradients are wrong)", default: "0" },
   MASSIVE_CONV_THREADS: {
     meaning: "1: no convolution worker thread (the wasm convolutions use one core)",
@@ -19,7 +24,7 @@ export const ENV_VARS = {
   },
   MASSIVE_FUSED_OPS: {
     meaning:
-      "the kit's fused wasm kernels for AdamW, the loss's Dice and BCE terms and BatchNorm+ReLU: 0 (none), all, or a comma list of adamw, loss, batchnorm. AdamW's and BatchNorm's equal their op forms bit for bit; the loss's differs by rounding, and whether that changes learning is undecided (docs/benchmarks.md)",
+      "the kit's fused kernels for AdamW, the loss's Dice and BCE terms (wasm) and BatchNorm+ReLU (AdamW and BatchNorm on webgpu too): 0 (none), all, or a comma list of adamw, loss, batchnorm. On wasm AdamW's and BatchNorm's equal their op forms bit for bit; the loss's differs by rounding, and whether that changes learning is undecided (docs/benchmarks.md)",
     default: "adamw,batchnorm",
   },
   MASSIVE_PROFILE: { meaning: "the profile a notebook runs: smoke or mini", default: "mini" },
