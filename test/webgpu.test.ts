@@ -192,6 +192,7 @@ test(
     const shapes = [[3, 3, 3, 4, 8], [8], [1000, 3]];
     const values = shapes.map((s) => [0, 1, 2].map(() => Float32Array.from(rand(s, rng))));
     // Two steps, so that the moments carried from the first enter the second.
+    const before = process.env.MASSIVE_FUSED_OPS;
     const run = async (fused: string) => {
       process.env.MASSIVE_FUSED_OPS = fused;
       const vars = new Map(shapes.map((s, i) => [`p${i}`, tf.variable(tf.tensor(values[i][0], s))] as [string, tf.Variable]));
@@ -222,7 +223,8 @@ test(
         tf.dispose([...r.vars.values()]);
       }
     } finally {
-      delete process.env.MASSIVE_FUSED_OPS;
+      if (before === undefined) delete process.env.MASSIVE_FUSED_OPS;
+      else process.env.MASSIVE_FUSED_OPS = before;
     }
   },
 );

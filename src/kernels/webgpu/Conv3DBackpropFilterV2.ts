@@ -177,10 +177,3 @@ export function conv3dFilterGradWebGpu(args: KernelArgs): Info {
   // Same data, the filter's shape: a reshape view.
   return reshapeInfo(backend, summed, filterShape);
 }
-
-export function registerConv3dFilterGradWebGpu(): void {
-  const k = tf.getKernel(tf.Conv3DBackpropFilterV2, "webgpu");
-  if (k && (k.kernelFunc as unknown) === conv3dFilterGradWebGpu) return;
-  if (k) tf.unregisterKernel(tf.Conv3DBackpropFilterV2, "webgpu");
-  tf.registerKernel({ kernelName: tf.Conv3DBackpropFilterV2, backendName: "webgpu", kernelFunc: conv3dFilterGradWebGpu as unknown as tf.KernelFunc });
-}

@@ -8,15 +8,15 @@ import { BN_GRADIENT_SUMS, BN_INPUT_GRADIENT, BN_SCALE_SHIFT_RELU, BN_SQUARE_GRA
 import { adamwUpdateWebGpu } from "./AdamWUpdate.js";
 import { bnGradientSumsWebGpu, bnInputGradientWebGpu, bnScaleShiftReluWebGpu, bnSquareGradientSumWebGpu, bnStatisticsWebGpu } from "./BatchNormRelu.js";
 import { conv3dWebGpu } from "./Conv3D.js";
-import { registerConv3dFilterGradWebGpu } from "./Conv3DBackpropFilterV2.js";
+import { conv3dFilterGradWebGpu } from "./Conv3DBackpropFilterV2.js";
 import { conv3dInputGradWebGpu } from "./Conv3DBackpropInputV2.js";
 import { registerRankCollapse } from "./rank-collapse.js";
 import { registerOverStock as replace } from "./webgpu-backend.js";
 
 export function registerWebGpuKernels(): string[] {
   registerRankCollapse();
-  registerConv3dFilterGradWebGpu();
   replace(tf.Conv3D, conv3dWebGpu);
+  replace(tf.Conv3DBackpropFilterV2, conv3dFilterGradWebGpu);
   replace(tf.Conv3DBackpropInputV2, conv3dInputGradWebGpu);
   replace(ADAMW_UPDATE, adamwUpdateWebGpu);
   replace(BN_STATISTICS, bnStatisticsWebGpu);
@@ -26,7 +26,7 @@ export function registerWebGpuKernels(): string[] {
   replace(BN_INPUT_GRADIENT, bnInputGradientWebGpu);
   return [
     "rank-5 element-wise ops and Select run at rank <= 4 (reshaped views)",
-    "Conv3D, Conv3DBackpropInputV2: tiled implicit-im2col WGSL products (implicit-gemm.ts); Conv3DBackpropFilterV2: tiled split-K WGSL product",
+    "Conv3D, Conv3DBackpropInputV2: tiled implicit-im2col WGSL products (implicit-gemm.ts; tfjs's shaders below 32 output channels); Conv3DBackpropFilterV2: tiled split-K WGSL product",
     "fused AdamW update (3 launches a parameter) and BatchNorm + ReLU passes in WGSL (MASSIVE_FUSED_OPS switches them as on wasm)",
   ];
 }
