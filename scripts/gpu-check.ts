@@ -186,7 +186,7 @@ async function check(args: Map<string, string>) {
     write();
   }
 
-  // 3. Kernel timings: the kit's webgpu kernels and tfjs's stock ones, on paper-width layer shapes.
+  // 3. Kernel timings: the kit's webgpu kernels (thread tiles chosen by size) and tfjs's stock ones, on paper-width layer shapes.
   if (hw.ok || args.get("kernels-anyway")) {
     const kernels: Record<string, unknown> = {};
     for (const [name, stock] of [
@@ -194,7 +194,7 @@ async function check(args: Map<string, string>) {
       ["stock", "1"],
     ] as const) {
       say(`kernel timings, ${name} kernels...`);
-      const k = self(["kernels", "25"], { ...gpuEnv, MASSIVE_STOCK_KERNELS: stock }, limit(40));
+      const k = self(["kernels", "25"], { ...gpuEnv, MASSIVE_STOCK_KERNELS: stock, MASSIVE_WEBGPU_CONV_TILE: "auto" }, limit(40));
       kernels[name] = k.json ?? { error: k.error };
     }
     result.kernels = kernels;
@@ -287,6 +287,22 @@ async function check(args: Map<string, string>) {
     say(`${row.net} ${roi.join("x")}: webgpu ${w?.toFixed(0) ?? "-"} ms, PyTorch CUDA ${t?.toFixed(0) ?? "-"} ms`);
     write();
   }
+  // 6. The kit's convolutions with each fixed thread tile (MASSIVE_WEBGPU_CONV_TILE), with what time is left.
+  if (hw.ok || args.get("kernels-anyway")) {
+    const tiles: Record<string, unknown> = {};
+    for (const tile of ["4x4", "8x4", "8x8"]) {
+      if (budget - elapsed() < 20) {
+        tiles[tile] = "skipped: out of time";
+        continue;
+      }
+      say(`kernel timings, kit kernels with ${tile} thread tiles...`);
+      const k = self(["kernels", "25"], { ...gpuEnv, MASSIVE_STOCK_KERNELS: "0", MASSIVE_WEBGPU_CONV_TILE: tile }, limit(40));
+      tiles[tile] = k.json ?? { error: k.error };
+    }
+    result.kernelTiles = tiles;
+    write();
+  }
+
   const paper96 = timings.find((t) => t.net === "paper" && t.roi === "96x96x96");
   result.goal = {
     text: "paper-width training step at 96^3 within 3x of PyTorch CUDA on the same GPU",

@@ -13,6 +13,10 @@ export const ENV_VARS = {
       "Dawn toggles for webgpu, comma separated, as the webgpu package's create() takes them (e.g. allow_unsafe_apis, which the GPU check's step profile sets for timestamp queries)",
     default: "none",
   },
+  MASSIVE_WEBGPU_CONV_TILE: {
+    meaning: "outputs per thread of the kit's WGSL Conv3D and input gradient: auto, 4x4, 8x4 or 8x8 (the GPU check times each)",
+    default: "auto: 8x8 for 128 or more output channels (where the device has the workgroup memory), else 8x4",
+  },
   MASSIVE_STOCK_KERNELS: { meaning: "1: use tfjs's own kernels instead of the kit's (benchmarks only; the stock wasm gradients are wrong)", default: "0" },
   MASSIVE_CONV_THREADS: {
     meaning: "1: no convolution worker thread (the wasm convolutions use one core)",

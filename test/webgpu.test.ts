@@ -8,6 +8,7 @@ import { collapseBroadcast } from "../src/kernels/webgpu/rank-collapse.js";
 import { conv3dWebGpu } from "../src/kernels/webgpu/Conv3D.js";
 import { chunkPlan, conv3dFilterGradWebGpu } from "../src/kernels/webgpu/Conv3DBackpropFilterV2.js";
 import { conv3dInputGradWebGpu } from "../src/kernels/webgpu/Conv3DBackpropInputV2.js";
+import { THREAD_TILES, workgroupBytes } from "../src/kernels/webgpu/implicit-gemm.js";
 import { AdamW } from "../src/train/adamw.js";
 import { fusedBatchNormRelu, hasFusedBatchNormRelu } from "../src/kernels/batchnorm-relu.js";
 import { hasFusedAdamW } from "../src/kernels/adamw-update.js";
@@ -146,13 +147,31 @@ test("webgpu: Conv3D, its input and filter gradients and the transposed-convolut
   // voxels x 80 channels, staged element by element), the input gradient of 40 -> 5 (element by element)
   // and 32 -> 48 (both products staged by tap, batch 2, stride 2, partial tiles); the shared cases with 64
   // or 16 channels stage by tap too.
-  for (const c of [
+  const cases = [
     ...CASES,
     { x: [1, 5, 4, 6, 8] as S5, f: [3, 3, 3, 8, 80] as S5, s: 1, pad: "same" as const },
     { x: [1, 4, 5, 6, 40] as S5, f: [3, 3, 3, 40, 5] as S5, s: 1, pad: "same" as const },
     { x: [2, 5, 7, 6, 32] as S5, f: [3, 3, 3, 32, 48] as S5, s: 2, pad: "same" as const },
-  ]) {
-    await checkConvCase(c, rng, "webgpu");
+  ];
+  for (const c of cases) await checkConvCase(c, rng, "webgpu");
+  // Each fixed thread tile (MASSIVE_WEBGPU_CONV_TILE; the default picks by size), on the cases the kit's
+  // products take (the narrow ones run tfjs's shaders whatever the tile); 8x8 only where the device has
+  // the workgroup memory.
+  const before = process.env.MASSIVE_WEBGPU_CONV_TILE;
+  const limit = (tf.backend() as unknown as { device: { limits: { maxComputeWorkgroupStorageSize: number } } }).device.limits.maxComputeWorkgroupStorageSize;
+  try {
+    for (const tile of ["4x4", "8x4", "8x8"].filter((t) => workgroupBytes(THREAD_TILES[t]) <= limit)) {
+      process.env.MASSIVE_WEBGPU_CONV_TILE = tile;
+      for (const c of cases.filter((c) => c.f[4] >= 32 || c.f[3] >= 32)) await checkConvCase(c, rng, "webgpu");
+    }
+    process.env.MASSIVE_WEBGPU_CONV_TILE = "9x9";
+    assert.throws(
+      () => tf.conv3d(tf.zeros([1, 4, 4, 4, 8]) as tf.Tensor5D, tf.zeros([3, 3, 3, 8, 64]) as tf.Tensor5D, 1, "same"),
+      /MASSIVE_WEBGPU_CONV_TILE must be auto or one of/,
+    );
+  } finally {
+    if (before === undefined) delete process.env.MASSIVE_WEBGPU_CONV_TILE;
+    else process.env.MASSIVE_WEBGPU_CONV_TILE = before;
   }
   // Transposed convolution (the U-Net's up path): its gradients through the kit's registered gradient.
   const xs: S5 = [1, 2, 3, 2, 5],

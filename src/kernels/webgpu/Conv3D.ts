@@ -6,7 +6,7 @@
  * Checked against float64 loops in test/webgpu.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, type GenericA, type TapA } from "./implicit-gemm.js";
+import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, threadTile, type GenericA, type TapA } from "./implicit-gemm.js";
 import { reshapeInfo, stockWebGpuKernel, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
 
 /** X[v, m], m = (kd, kh, kw, ci), decoded element by element (any cin). */
@@ -87,7 +87,7 @@ export function conv3dWebGpu(args: KernelArgs): Info {
     left: info.padInfo.left,
   });
   const flat = backend.runWebGPUProgram(
-    implicitGemmProgram("massive_conv3d", ["x", "w"], R, cout, canStageByTap(cin) ? READ_X_BY_TAP : READ_X, READ_W),
+    implicitGemmProgram("massive_conv3d", ["x", "w"], R, cout, canStageByTap(cin) ? READ_X_BY_TAP : READ_X, READ_W, threadTile(backend, cout)),
     [x, filter],
     "float32",
     uniforms,

@@ -7,7 +7,7 @@
  * else 0. Checked against float64 loops in test/webgpu.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, type GenericA, type TapA } from "./implicit-gemm.js";
+import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, threadTile, type GenericA, type TapA } from "./implicit-gemm.js";
 import { reshapeInfo, stockWebGpuKernel, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
 
 /** G[u, j], j = (kd, kh, kw, co), decoded element by element (any cout). */
@@ -97,7 +97,7 @@ export function conv3dInputGradWebGpu(args: KernelArgs): Info {
     left: info.padInfo.left,
   });
   const flat = backend.runWebGPUProgram(
-    implicitGemmProgram("massive_conv3d_input_grad", ["dy", "w"], R, cin, canStageByTap(cout) ? READ_DY_BY_TAP : READ_DY, READ_W),
+    implicitGemmProgram("massive_conv3d_input_grad", ["dy", "w"], R, cin, canStageByTap(cout) ? READ_DY_BY_TAP : READ_DY, READ_W, threadTile(backend, cin)),
     [dy, filter],
     "float32",
     uniforms,

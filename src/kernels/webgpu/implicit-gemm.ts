@@ -1,21 +1,51 @@
 /**
  * A tiled matrix product C[R, N] = A[R, K] B[K, N] for tfjs's webgpu backend whose A is never stored: WGSL
  * reads each A element from a tensor (the implicit im2col of a convolution). The same tiling as the filter
- * gradient (Conv3DBackpropFilterV2.ts): a workgroup of 16 x 16 threads computes a 64 x 64 tile of C (4 x 4
- * per thread), staging 16 values of the inner dimension of A and B at a time in workgroup memory.
- * Conv3D.ts and Conv3DBackpropInputV2.ts supply the A and B reads.
+ * gradient (Conv3DBackpropFilterV2.ts): a workgroup of 16 x 16 threads computes a tile of C, staging 16
+ * values of the inner dimension of A and B at a time in workgroup memory.
+ * Each thread computes 4 x 4, 8 x 4 or 8 x 8 outputs (threadTile): tiles of 64 x 64 to 128 x 128, more
+ * multiply-adds per workgroup-memory read the larger; which is fastest on a GPU is what the GPU check
+ * measures. Conv3D.ts and Conv3DBackpropInputV2.ts supply the A and B reads.
  *
  * Two ways to stage A. Generic: each element's (row, k) is decoded on its own (seven integer divisions),
  * any shape. By tap, when the channels of a filter tap (k = tap * channels + ch) are a multiple of 16, as
  * in every layer of the kit's nets but the first: a 16-wide slice of k then lies in one tap, so the tap is
- * decoded once per slice for the whole workgroup, each thread decodes its four rows once before the loop,
+ * decoded once per slice for the whole workgroup, each thread decodes its rows once before the loop,
  * and 16 neighbouring threads read 16 neighbouring channels of one voxel (one 64-byte read) instead of
  * one channel of 16 voxels.
  */
+import { env } from "../../env.js";
 import { int32 } from "./webgpu-backend.js";
 
-const TILE = 64; // rows and columns of a workgroup's tile
 const KSTEP = 16; // inner-dimension values staged per iteration
+
+/** Outputs a thread computes, rows x columns: a workgroup of 16 x 16 threads computes 16 rows x 16 columns of them. */
+export interface ThreadTile {
+  rows: 4 | 8;
+  cols: 4 | 8;
+}
+
+export const THREAD_TILES: Record<string, ThreadTile> = { "4x4": { rows: 4, cols: 4 }, "8x4": { rows: 8, cols: 4 }, "8x8": { rows: 8, cols: 8 } };
+
+/** Workgroup memory the tile's staging takes: As [16][16 rows + 1] and Bs [16][16 cols], float32. */
+export const workgroupBytes = (t: ThreadTile): number => 4 * KSTEP * (16 * t.rows + 1 + 16 * t.cols);
+
+/**
+ * The thread tile for a product of N columns: MASSIVE_WEBGPU_CONV_TILE's, or by default ("auto") 8x8 when
+ * N fills a 128-wide tile and the device has the workgroup memory (8x8 needs 16,448 bytes, just over
+ * WebGPU's default limit of 16,384), else 8x4. On llvmpipe (2026-12-06, docs/benchmarks.md) 8x4 took
+ * about 20 % less time than 4x4 at 32-128 channels and 8x8 about half of 4x4's at 128; a GPU is unmeasured.
+ */
+export function threadTile(backend: unknown, N: number): ThreadTile {
+  const v = env("MASSIVE_WEBGPU_CONV_TILE") ?? "auto";
+  const limit = (backend as { device?: { limits?: { maxComputeWorkgroupStorageSize?: number } } }).device?.limits?.maxComputeWorkgroupStorageSize ?? 16384;
+  if (v === "auto") return N >= 128 && workgroupBytes(THREAD_TILES["8x8"]) <= limit ? THREAD_TILES["8x8"] : THREAD_TILES["8x4"];
+  const t = THREAD_TILES[v];
+  if (!t) throw new Error(`MASSIVE_WEBGPU_CONV_TILE must be auto or one of ${Object.keys(THREAD_TILES).join(", ")}; got "${v}"`);
+  if (workgroupBytes(t) > limit)
+    throw new Error(`MASSIVE_WEBGPU_CONV_TILE=${v} needs ${workgroupBytes(t)} bytes of workgroup memory; this WebGPU device allows ${limit}`);
+  return t;
+}
 
 /** The convolution's sizes every A read needs, passed as uniforms (one shader for every shape). */
 export const CONV_UNIFORMS = [
@@ -59,7 +89,7 @@ export interface TapA {
 }
 
 /**
- * Columns (N) below which a product leaves most of its 64-wide tiles idle: the convolutions then run
+ * Columns (N) below which a product leaves most of its (at least) 64-wide tiles idle: the convolutions then run
  * tfjs's stock shader (one output element a thread; correct on webgpu). On llvmpipe the stock input
  * gradient took 40 ms against 168 for 4 -> 8 channels at 24^3, the kit's Conv3D 28 against 223 for 1 -> 32.
  */
@@ -70,38 +100,38 @@ export const canStageByTap = (channels: number): boolean => channels % KSTEP ===
 
 const isTap = (a: GenericA | TapA): a is TapA => "readTap" in a;
 
-/** B[k0..k0+16, n0..n0+64] into Bs: 4 values a thread, neighbouring threads on neighbouring columns. */
-const STAGE_B = `
-          for (var l = 0; l < 4; l++) {
+/** B[k0..k0+16, n0..n0+TN] into Bs: TN / 16 values a thread, neighbouring threads on neighbouring columns. */
+const stageB = (TN: number) => `
+          for (var l = 0; l < ${TN / 16}; l++) {
             let e = tid + l * 256;
-            let kk = e / ${TILE};
-            let mm = e % ${TILE};
+            let kk = e / ${TN};
+            let mm = e % ${TN};
             let k = k0 + kk;
             var bv = 0.0;
             if (k < uniforms.K && n0 + mm < uniforms.N) { bv = readB(k, n0 + mm); }
             Bs[kk][mm] = bv;
           }`;
 
-/** A[r0..r0+64, k0..k0+16] into As (as As[k][r]), one element at a time. */
-const STAGE_A_GENERIC = `
-          for (var l = 0; l < 4; l++) {
+/** A[r0..r0+TM, k0..k0+16] into As (as As[k][r]), one element at a time. */
+const stageAGeneric = (TM: number) => `
+          for (var l = 0; l < ${TM / 16}; l++) {
             let e = tid + l * 256;
-            let kk = e / ${TILE};
-            let mm = e % ${TILE};
+            let kk = e / ${TM};
+            let mm = e % ${TM};
             let k = k0 + kk;
             var a = 0.0;
             if (k < uniforms.K && r0 + mm < uniforms.R) { a = readA(r0 + mm, k); }
             As[kk][mm] = a;
           }`;
 
-/** The same by tap: this thread's channel kk of its four rows mBase + 16 l. */
-const stageATap = (channels: string) => `
+/** The same by tap: this thread's channel kk of its rows mBase + 16 l. */
+const stageATap = (channels: string, RM: number) => `
           let tap = k0 / uniforms.${channels};
           let ch = k0 - tap * uniforms.${channels} + tkk;
           let c = tap % uniforms.kw;
           let b = (tap / uniforms.kw) % uniforms.kh;
           let d = tap / (uniforms.kw * uniforms.kh);
-          for (var l = 0; l < 4; l++) {
+          for (var l = 0; l < ${RM}; l++) {
             var a = 0.0;
             if (rowIn[l]) { a = readTap(rows[l], d, b, c, ch); }
             As[tkk][mBase + 16 * l] = a;
@@ -109,23 +139,33 @@ const stageATap = (channels: string) => `
 
 /**
  * The program. `a` reads A from the first input; `readB` is WGSL that, given `k` and `col`, evaluates to
- * B[k, col] from the second.
+ * B[k, col] from the second; each thread computes `tile` outputs.
  */
-export function implicitGemmProgram(shaderKey: string, inputs: [string, string], R: number, N: number, a: GenericA | TapA, readB: string) {
+export function implicitGemmProgram(
+  shaderKey: string,
+  inputs: [string, string],
+  R: number,
+  N: number,
+  a: GenericA | TapA,
+  readB: string,
+  { rows: RM, cols: RN }: ThreadTile,
+) {
   const tap = isTap(a);
+  const TM = 16 * RM,
+    TN = 16 * RN; // the workgroup's tile
   return {
     variableNames: inputs,
     outputShape: [R, N],
-    shaderKey: `${shaderKey}_${tap ? "tap" : "generic"}`,
+    shaderKey: `${shaderKey}_${tap ? "tap" : "generic"}_${RM}x${RN}`,
     dispatchLayout: { x: [1], y: [0] },
-    dispatch: [Math.ceil(N / TILE), Math.ceil(R / TILE), 1],
+    dispatch: [Math.ceil(N / TN), Math.ceil(R / TM), 1],
     workgroupSize: [16, 16, 1] as [number, number, number],
     uniforms: CONV_UNIFORMS.map((u) => `${u} : i32,`).join(" "),
     size: false,
     getUserCode: () => `
-      // Rows padded to ${TILE + 1}: the by-tap staging writes a column of As (16 threads, one k each) without bank conflicts.
-      var<workgroup> As : array<array<f32, ${TILE + 1}>, ${KSTEP}>;
-      var<workgroup> Bs : array<array<f32, ${TILE}>, ${KSTEP}>;
+      // Rows padded to ${TM + 1}: the by-tap staging writes a column of As (16 threads, one k each) without bank conflicts.
+      var<workgroup> As : array<array<f32, ${TM + 1}>, ${KSTEP}>;
+      var<workgroup> Bs : array<array<f32, ${TN}>, ${KSTEP}>;
       ${tap ? `fn rowCoords(row : i32) -> vec4<i32> { ${a.rowCoords} }` : ""}
       ${tap ? `fn readTap(p : vec4<i32>, d : i32, b : i32, c : i32, ch : i32) -> f32 { ${a.readTap} }` : `fn readA(row : i32, k : i32) -> f32 { ${a.readA} }`}
       fn readB(k : i32, col : i32) -> f32 { ${readB} }
@@ -133,17 +173,17 @@ export function implicitGemmProgram(shaderKey: string, inputs: [string, string],
         let tx = i32(localId.x);
         let ty = i32(localId.y);
         let tid = ty * 16 + tx;
-        let r0 = i32(workgroupId.y) * ${TILE};
-        let n0 = i32(workgroupId.x) * ${TILE};
-        var acc : array<array<f32, 4>, 4>;
-        for (var i = 0; i < 4; i++) { for (var j = 0; j < 4; j++) { acc[i][j] = 0.0; } }
+        let r0 = i32(workgroupId.y) * ${TM};
+        let n0 = i32(workgroupId.x) * ${TN};
+        var acc : array<array<f32, ${RN}>, ${RM}>;
+        for (var i = 0; i < ${RM}; i++) { for (var j = 0; j < ${RN}; j++) { acc[i][j] = 0.0; } }
         ${
           tap
             ? `let tkk = tid % ${KSTEP};
         let mBase = tid / ${KSTEP};
-        var rows : array<vec4<i32>, 4>;
-        var rowIn : array<bool, 4>;
-        for (var l = 0; l < 4; l++) {
+        var rows : array<vec4<i32>, ${RM}>;
+        var rowIn : array<bool, ${RM}>;
+        for (var l = 0; l < ${RM}; l++) {
           let row = r0 + mBase + 16 * l;
           rowIn[l] = row < uniforms.R;
           rows[l] = rowCoords(row);
@@ -152,21 +192,22 @@ export function implicitGemmProgram(shaderKey: string, inputs: [string, string],
         }
         // The loop bound comes from uniforms only: workgroupBarrier needs uniform control flow.
         for (var k0 = 0; k0 < uniforms.K; k0 = k0 + ${KSTEP}) {
-          ${tap ? stageATap(a.channels) : STAGE_A_GENERIC}
-          ${STAGE_B}
+          ${tap ? stageATap(a.channels, RM) : stageAGeneric(TM)}
+          ${stageB(TN)}
           workgroupBarrier();
           for (var kk = 0; kk < ${KSTEP}; kk++) {
-            var av : array<f32, 4>;
-            var bw : array<f32, 4>;
-            for (var i = 0; i < 4; i++) { av[i] = As[kk][ty + 16 * i]; bw[i] = Bs[kk][tx + 16 * i]; }
-            for (var i = 0; i < 4; i++) { for (var j = 0; j < 4; j++) { acc[i][j] = fma(av[i], bw[j], acc[i][j]); } }
+            var av : array<f32, ${RM}>;
+            var bw : array<f32, ${RN}>;
+            for (var i = 0; i < ${RM}; i++) { av[i] = As[kk][ty + 16 * i]; }
+            for (var j = 0; j < ${RN}; j++) { bw[j] = Bs[kk][tx + 16 * j]; }
+            for (var i = 0; i < ${RM}; i++) { for (var j = 0; j < ${RN}; j++) { acc[i][j] = fma(av[i], bw[j], acc[i][j]); } }
           }
           workgroupBarrier();
         }
-        for (var i = 0; i < 4; i++) {
+        for (var i = 0; i < ${RM}; i++) {
           let r = r0 + ty + 16 * i;
           if (r < uniforms.R) {
-            for (var j = 0; j < 4; j++) {
+            for (var j = 0; j < ${RN}; j++) {
               let n = n0 + tx + 16 * j;
               if (n < uniforms.N) { result[r * uniforms.N + n] = acc[i][j]; }
             }
