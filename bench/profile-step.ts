@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
 import { parseVec3 } from "../src/cli/args.js";
-import { countDispatches } from "../src/kernels/webgpu/dispatch-count.js";
+import { countDispatches } from "./dispatch-count.js";
 import { BENCH_NETS, BENCH_ROI, makeStepper, type BenchNet } from "./nets.js";
 
 export interface StepProfile {

@@ -7,7 +7,7 @@
  * has passed (after at least one timed step).
  */
 import { backendReport, describeAdapter, describeBackend, initBackend, releaseWebGpu } from "../src/backend.js";
-import { countDispatches, hostMicrosPerDispatch } from "../src/kernels/webgpu/dispatch-count.js";
+import { countDispatches, hostMicrosPerDispatch } from "./dispatch-count.js";
 import { makeStepper, nanSteps, type BenchNet } from "./nets.js";
 
 export interface StepBench {

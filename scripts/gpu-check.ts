@@ -27,7 +27,8 @@ import { smokeRun, type SmokeRun } from "./backend-run.js";
 import { stepBench, type StepBench } from "../bench/step-bench.js";
 import { convKernelTimings, cubeLayer } from "../bench/conv-kernels.js";
 import { profileStep } from "../bench/profile-step.js";
-import { forwardConvFlops, type BenchNet } from "../bench/nets.js";
+import { BENCH_NETS, forwardConvFlops, type BenchNet } from "../bench/nets.js";
+import { parseVec3 } from "../src/cli/args.js";
 import { env } from "../src/env.js";
 
 const t0 = performance.now();
@@ -352,7 +353,8 @@ async function main() {
     emit(JSON.stringify(await smokeRun(rest[0], Number(rest[1] ?? 10))));
   } else if (cmd === "profile") {
     const [net, roiText] = rest;
-    const roi = roiText.split(",").map(Number) as [number, number, number];
+    if (!(BENCH_NETS as readonly string[]).includes(net)) throw new Error(`gpu-check profile: unknown net "${net}"; choose ${BENCH_NETS.join(", ")}`);
+    const roi = parseVec3(roiText ?? "", "roi", "gpu-check profile", true);
     emit(JSON.stringify(await profileStep(net as BenchNet, roi, 2, 1, (line) => process.stderr.write(`${line}\n`))));
   } else if (cmd === "kernels") {
     emit(JSON.stringify(await kernelTimings(Number(rest[0] ?? 25))));

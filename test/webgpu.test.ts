@@ -13,7 +13,7 @@ import { AdamW } from "../src/train/adamw.js";
 import { fusedBatchNormRelu, hasFusedBatchNormRelu } from "../src/kernels/batchnorm-relu.js";
 import { hasFusedAdamW } from "../src/kernels/adamw-update.js";
 import { columnChunks } from "../src/kernels/webgpu/BatchNormRelu.js";
-import { countDispatches } from "../src/kernels/webgpu/dispatch-count.js";
+import { countDispatches } from "../bench/dispatch-count.js";
 import { Rng } from "../src/util/rng.js";
 import { CASES, checkConvCase, rand, reference, relErr, type S5 } from "./conv-reference.js";
 import { smokePrepared } from "./fixtures.js";

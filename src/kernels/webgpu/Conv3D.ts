@@ -6,30 +6,11 @@
  * Checked against float64 loops in test/webgpu.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, threadTile, type GenericA, type TapA } from "./implicit-gemm.js";
+import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, threadTile, type ImplicitA } from "./implicit-gemm.js";
 import { reshapeInfo, stockWebGpuKernel, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
 
-/** X[v, m], m = (kd, kh, kw, ci), decoded element by element (any cin). */
-const READ_X: GenericA = {
-  readA: `
-  let ci = k % uniforms.cin;
-  let f = k / uniforms.cin;
-  let c = f % uniforms.kw;
-  let b = (f / uniforms.kw) % uniforms.kh;
-  let d = f / (uniforms.kw * uniforms.kh);
-  let ow = row % uniforms.oW;
-  let oh = (row / uniforms.oW) % uniforms.oH;
-  let od = (row / (uniforms.oW * uniforms.oH)) % uniforms.oD;
-  let n = row / (uniforms.oW * uniforms.oH * uniforms.oD);
-  let id = od * uniforms.sD - uniforms.front + d;
-  let ih = oh * uniforms.sH - uniforms.top + b;
-  let iw = ow * uniforms.sW - uniforms.left + c;
-  if (id < 0 || id >= uniforms.D || ih < 0 || ih >= uniforms.H || iw < 0 || iw >= uniforms.W) { return 0.0; }
-  return x[(((n * uniforms.D + id) * uniforms.H + ih) * uniforms.W + iw) * uniforms.cin + ci];`,
-};
-
-/** The same by tap (cin a multiple of 16): a row's corner of its receptive field and batch, then a tap's offset. */
-const READ_X_BY_TAP: TapA = {
+/** X[v, m], m = (kd, kh, kw, ci): a row's corner of its receptive field and batch, then a tap's offset. */
+const READ_X: ImplicitA = {
   channels: "cin",
   rowCoords: `
   let ow = row % uniforms.oW;
@@ -64,30 +45,9 @@ export function conv3dWebGpu(args: KernelArgs): Info {
   const [kd, kh, kw, cin, cout] = filter.shape;
   if (cout < MIN_TILE_COLUMNS) return stockWebGpuKernel(tf.Conv3D)(args) as Info;
   const R = info.batchSize * info.outDepth * info.outHeight * info.outWidth;
-  const uniforms = convUniforms({
-    R,
-    N: cout,
-    K: kd * kh * kw * cin,
-    cin,
-    cout,
-    kd,
-    kh,
-    kw,
-    D: info.inDepth,
-    H: info.inHeight,
-    W: info.inWidth,
-    oD: info.outDepth,
-    oH: info.outHeight,
-    oW: info.outWidth,
-    sD: info.strideDepth,
-    sH: info.strideHeight,
-    sW: info.strideWidth,
-    front: info.padInfo.front,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-  });
+  const uniforms = convUniforms(info, filter.shape, R, cout, kd * kh * kw * cin);
   const flat = backend.runWebGPUProgram(
-    implicitGemmProgram("massive_conv3d", ["x", "w"], R, cout, canStageByTap(cin) ? READ_X_BY_TAP : READ_X, READ_W, threadTile(backend, cout)),
+    implicitGemmProgram("massive_conv3d", ["x", "w"], R, cout, READ_X, canStageByTap(cin), READ_W, threadTile(backend, cout)),
     [x, filter],
     "float32",
     uniforms,

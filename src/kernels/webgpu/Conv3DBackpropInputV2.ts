@@ -7,34 +7,11 @@
  * else 0. Checked against float64 loops in test/webgpu.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, threadTile, type GenericA, type TapA } from "./implicit-gemm.js";
+import { canStageByTap, convUniforms, implicitGemmProgram, MIN_TILE_COLUMNS, threadTile, type ImplicitA } from "./implicit-gemm.js";
 import { reshapeInfo, stockWebGpuKernel, type Info, type KernelArgs, type WebGpuBackendLike } from "./webgpu-backend.js";
 
-/** G[u, j], j = (kd, kh, kw, co), decoded element by element (any cout). */
-const READ_DY: GenericA = {
-  readA: `
-  let co = k % uniforms.cout;
-  let f = k / uniforms.cout;
-  let c = f % uniforms.kw;
-  let b = (f / uniforms.kw) % uniforms.kh;
-  let d = f / (uniforms.kw * uniforms.kh);
-  let iw = row % uniforms.W;
-  let ih = (row / uniforms.W) % uniforms.H;
-  let id = (row / (uniforms.W * uniforms.H)) % uniforms.D;
-  let n = row / (uniforms.W * uniforms.H * uniforms.D);
-  let pd = id + uniforms.front - d;
-  let ph = ih + uniforms.top - b;
-  let pw = iw + uniforms.left - c;
-  if (pd < 0 || ph < 0 || pw < 0 || pd % uniforms.sD != 0 || ph % uniforms.sH != 0 || pw % uniforms.sW != 0) { return 0.0; }
-  let od = pd / uniforms.sD;
-  let oh = ph / uniforms.sH;
-  let ow = pw / uniforms.sW;
-  if (od >= uniforms.oD || oh >= uniforms.oH || ow >= uniforms.oW) { return 0.0; }
-  return dy[(((n * uniforms.oD + od) * uniforms.oH + oh) * uniforms.oW + ow) * uniforms.cout + co];`,
-};
-
-/** The same by tap (cout a multiple of 16): a row's padded position and batch, then a tap's offset. */
-const READ_DY_BY_TAP: TapA = {
+/** G[u, j], j = (kd, kh, kw, co): a row's padded position and batch, then a tap's offset. */
+const READ_DY: ImplicitA = {
   channels: "cout",
   rowCoords: `
   let iw = row % uniforms.W;
@@ -74,30 +51,9 @@ export function conv3dInputGradWebGpu(args: KernelArgs): Info {
   const [kd, kh, kw, cin, cout] = filter.shape;
   if (cin < MIN_TILE_COLUMNS) return stockWebGpuKernel(tf.Conv3DBackpropInputV2)(args) as Info;
   const R = info.batchSize * info.inDepth * info.inHeight * info.inWidth;
-  const uniforms = convUniforms({
-    R,
-    N: cin,
-    K: kd * kh * kw * cout,
-    cin,
-    cout,
-    kd,
-    kh,
-    kw,
-    D: info.inDepth,
-    H: info.inHeight,
-    W: info.inWidth,
-    oD: info.outDepth,
-    oH: info.outHeight,
-    oW: info.outWidth,
-    sD: info.strideDepth,
-    sH: info.strideHeight,
-    sW: info.strideWidth,
-    front: info.padInfo.front,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-  });
+  const uniforms = convUniforms(info, filter.shape, R, cin, kd * kh * kw * cout);
   const flat = backend.runWebGPUProgram(
-    implicitGemmProgram("massive_conv3d_input_grad", ["dy", "w"], R, cin, canStageByTap(cout) ? READ_DY_BY_TAP : READ_DY, READ_W, threadTile(backend, cin)),
+    implicitGemmProgram("massive_conv3d_input_grad", ["dy", "w"], R, cin, READ_DY, canStageByTap(cout), READ_W, threadTile(backend, cin)),
     [dy, filter],
     "float32",
     uniforms,

@@ -7,13 +7,15 @@
  * multiply-adds per workgroup-memory read the larger; which is fastest on a GPU is what the GPU check
  * measures. Conv3D.ts and Conv3DBackpropInputV2.ts supply the A and B reads.
  *
- * Two ways to stage A. Generic: each element's (row, k) is decoded on its own (seven integer divisions),
- * any shape. By tap, when the channels of a filter tap (k = tap * channels + ch) are a multiple of 16, as
+ * A is read through two WGSL snippets (ImplicitA): a row's coordinates, and the element at a filter tap
+ * and channel (k = tap * channels + ch). Two ways to stage it. Element by element: each element's row
+ * and k are decoded on their own, any shape. By tap, when the channels of a tap are a multiple of 16, as
  * in every layer of the kit's nets but the first: a 16-wide slice of k then lies in one tap, so the tap is
  * decoded once per slice for the whole workgroup, each thread decodes its rows once before the loop,
  * and 16 neighbouring threads read 16 neighbouring channels of one voxel (one 64-byte read) instead of
  * one channel of 16 voxels.
  */
+import type * as tf from "@tensorflow/tfjs";
 import { env } from "../../env.js";
 import { int32 } from "./webgpu-backend.js";
 
@@ -70,19 +72,41 @@ export const CONV_UNIFORMS = [
   "top",
   "left",
 ] as const;
-export type ConvUniforms = Record<(typeof CONV_UNIFORMS)[number], number>;
 
-/** A read element by element: WGSL that, given `row` and `k` (i32, inside the matrix), evaluates to A[row, k]. */
-export interface GenericA {
-  readA: string;
+/** The uniforms in CONV_UNIFORMS order for a product R x N (inner K) over a convolution's geometry. */
+export function convUniforms(info: tf.backend_util.Conv3DInfo, filterShape: number[], R: number, N: number, K: number): { type: string; data: number[] }[] {
+  const [kd, kh, kw, cin, cout] = filterShape;
+  const u: Record<(typeof CONV_UNIFORMS)[number], number> = {
+    R,
+    N,
+    K,
+    cin,
+    cout,
+    kd,
+    kh,
+    kw,
+    D: info.inDepth,
+    H: info.inHeight,
+    W: info.inWidth,
+    oD: info.outDepth,
+    oH: info.outHeight,
+    oW: info.outWidth,
+    sD: info.strideDepth,
+    sH: info.strideHeight,
+    sW: info.strideWidth,
+    front: info.padInfo.front,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+  return CONV_UNIFORMS.map((name) => int32(u[name]));
 }
 
 /**
- * A read by filter tap (k = tap * channels + ch, channels a multiple of 16). `rowCoords`: WGSL given `row`
- * returning a vec4<i32> of what the row's reads need (decoded once); `readTap`: WGSL given that vec4 `p`,
- * the tap's offsets `d`, `b`, `c` and the channel `ch`, evaluating to A[row, k] (0 outside the volume).
+ * How A is read, with k = tap * channels + ch. `rowCoords`: WGSL given `row` returning a vec4<i32> of what
+ * the row's reads need; `readTap`: WGSL given that vec4 `p`, the tap's offsets `d`, `b`, `c` and the
+ * channel `ch`, evaluating to A[row, k] (0 outside the volume).
  */
-export interface TapA {
+export interface ImplicitA {
   channels: "cin" | "cout";
   rowCoords: string;
   readTap: string;
@@ -98,39 +122,31 @@ export const MIN_TILE_COLUMNS = 32;
 /** Whether a product whose k runs over taps of `channels` channels can stage A by tap. */
 export const canStageByTap = (channels: number): boolean => channels % KSTEP === 0;
 
-const isTap = (a: GenericA | TapA): a is TapA => "readTap" in a;
+/** A filter tap's offsets d, b, c from `tap`. */
+const DECODE_TAP = `let c = tap % uniforms.kw;
+          let b = (tap / uniforms.kw) % uniforms.kh;
+          let d = tap / (uniforms.kw * uniforms.kh);`;
 
-/** B[k0..k0+16, n0..n0+TN] into Bs: TN / 16 values a thread, neighbouring threads on neighbouring columns. */
-const stageB = (TN: number) => `
-          for (var l = 0; l < ${TN / 16}; l++) {
+/**
+ * A [16 x width] slice of a matrix into workgroup memory (`tile`[k][i], k from k0, i from `first`), one
+ * element at a time: width / 16 a thread, neighbouring threads on neighbouring i.
+ */
+const stageByElement = (tile: "As" | "Bs", width: number, first: string, size: string, read: string) => `
+          for (var l = 0; l < ${width / 16}; l++) {
             let e = tid + l * 256;
-            let kk = e / ${TN};
-            let mm = e % ${TN};
+            let kk = e / ${width};
+            let mm = e % ${width};
             let k = k0 + kk;
-            var bv = 0.0;
-            if (k < uniforms.K && n0 + mm < uniforms.N) { bv = readB(k, n0 + mm); }
-            Bs[kk][mm] = bv;
+            var v = 0.0;
+            if (k < uniforms.K && ${first} + mm < uniforms.${size}) { v = ${read}; }
+            ${tile}[kk][mm] = v;
           }`;
 
-/** A[r0..r0+TM, k0..k0+16] into As (as As[k][r]), one element at a time. */
-const stageAGeneric = (TM: number) => `
-          for (var l = 0; l < ${TM / 16}; l++) {
-            let e = tid + l * 256;
-            let kk = e / ${TM};
-            let mm = e % ${TM};
-            let k = k0 + kk;
-            var a = 0.0;
-            if (k < uniforms.K && r0 + mm < uniforms.R) { a = readA(r0 + mm, k); }
-            As[kk][mm] = a;
-          }`;
-
-/** The same by tap: this thread's channel kk of its rows mBase + 16 l. */
+/** A by tap: this thread's channel tkk of its rows mBase + 16 l. */
 const stageATap = (channels: string, RM: number) => `
           let tap = k0 / uniforms.${channels};
           let ch = k0 - tap * uniforms.${channels} + tkk;
-          let c = tap % uniforms.kw;
-          let b = (tap / uniforms.kw) % uniforms.kh;
-          let d = tap / (uniforms.kw * uniforms.kh);
+          ${DECODE_TAP}
           for (var l = 0; l < ${RM}; l++) {
             var a = 0.0;
             if (rowIn[l]) { a = readTap(rows[l], d, b, c, ch); }
@@ -138,25 +154,26 @@ const stageATap = (channels: string, RM: number) => `
           }`;
 
 /**
- * The program. `a` reads A from the first input; `readB` is WGSL that, given `k` and `col`, evaluates to
- * B[k, col] from the second; each thread computes `tile` outputs.
+ * The program. `a` reads A from the first input (staged by tap when its channels allow: canStageByTap);
+ * `readB` is WGSL that, given `k` and `col`, evaluates to B[k, col] from the second; each thread computes
+ * `tile` outputs.
  */
 export function implicitGemmProgram(
   shaderKey: string,
   inputs: [string, string],
   R: number,
   N: number,
-  a: GenericA | TapA,
+  a: ImplicitA,
+  byTap: boolean,
   readB: string,
   { rows: RM, cols: RN }: ThreadTile,
 ) {
-  const tap = isTap(a);
   const TM = 16 * RM,
     TN = 16 * RN; // the workgroup's tile
   return {
     variableNames: inputs,
     outputShape: [R, N],
-    shaderKey: `${shaderKey}_${tap ? "tap" : "generic"}_${RM}x${RN}`,
+    shaderKey: `${shaderKey}_${byTap ? "tap" : "generic"}_${RM}x${RN}`,
     dispatchLayout: { x: [1], y: [0] },
     dispatch: [Math.ceil(N / TN), Math.ceil(R / TM), 1],
     workgroupSize: [16, 16, 1] as [number, number, number],
@@ -166,8 +183,14 @@ export function implicitGemmProgram(
       // Rows padded to ${TM + 1}: the by-tap staging writes a column of As (16 threads, one k each) without bank conflicts.
       var<workgroup> As : array<array<f32, ${TM + 1}>, ${KSTEP}>;
       var<workgroup> Bs : array<array<f32, ${TN}>, ${KSTEP}>;
-      ${tap ? `fn rowCoords(row : i32) -> vec4<i32> { ${a.rowCoords} }` : ""}
-      ${tap ? `fn readTap(p : vec4<i32>, d : i32, b : i32, c : i32, ch : i32) -> f32 { ${a.readTap} }` : `fn readA(row : i32, k : i32) -> f32 { ${a.readA} }`}
+      fn rowCoords(row : i32) -> vec4<i32> { ${a.rowCoords} }
+      fn readTap(p : vec4<i32>, d : i32, b : i32, c : i32, ch : i32) -> f32 { ${a.readTap} }
+      fn readA(row : i32, k : i32) -> f32 {
+        let tap = k / uniforms.${a.channels};
+        let ch = k - tap * uniforms.${a.channels};
+        ${DECODE_TAP}
+        return readTap(rowCoords(row), d, b, c, ch);
+      }
       fn readB(k : i32, col : i32) -> f32 { ${readB} }
       fn main() {
         let tx = i32(localId.x);
@@ -178,7 +201,7 @@ export function implicitGemmProgram(
         var acc : array<array<f32, ${RN}>, ${RM}>;
         for (var i = 0; i < ${RM}; i++) { for (var j = 0; j < ${RN}; j++) { acc[i][j] = 0.0; } }
         ${
-          tap
+          byTap
             ? `let tkk = tid % ${KSTEP};
         let mBase = tid / ${KSTEP};
         var rows : array<vec4<i32>, ${RM}>;
@@ -192,8 +215,8 @@ export function implicitGemmProgram(
         }
         // The loop bound comes from uniforms only: workgroupBarrier needs uniform control flow.
         for (var k0 = 0; k0 < uniforms.K; k0 = k0 + ${KSTEP}) {
-          ${tap ? stageATap(a.channels, RM) : stageAGeneric(TM)}
-          ${stageB(TN)}
+          ${byTap ? stageATap(a.channels, RM) : stageByElement("As", TM, "r0", "R", "readA(r0 + mm, k)")}
+          ${stageByElement("Bs", TN, "n0", "N", "readB(k, n0 + mm)")}
           workgroupBarrier();
           for (var kk = 0; kk < ${KSTEP}; kk++) {
             var av : array<f32, ${RM}>;
@@ -216,9 +239,4 @@ export function implicitGemmProgram(
       }
     `,
   };
-}
-
-/** The uniforms in CONV_UNIFORMS order, as runWebGPUProgram takes them. */
-export function convUniforms(u: ConvUniforms): { type: string; data: number[] }[] {
-  return CONV_UNIFORMS.map((name) => int32(u[name]));
 }

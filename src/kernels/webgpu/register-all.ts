@@ -11,19 +11,19 @@ import { conv3dWebGpu } from "./Conv3D.js";
 import { conv3dFilterGradWebGpu } from "./Conv3DBackpropFilterV2.js";
 import { conv3dInputGradWebGpu } from "./Conv3DBackpropInputV2.js";
 import { registerRankCollapse } from "./rank-collapse.js";
-import { registerOverStock as replace } from "./webgpu-backend.js";
+import { registerOverStock } from "./webgpu-backend.js";
 
 export function registerWebGpuKernels(): string[] {
   registerRankCollapse();
-  replace(tf.Conv3D, conv3dWebGpu);
-  replace(tf.Conv3DBackpropFilterV2, conv3dFilterGradWebGpu);
-  replace(tf.Conv3DBackpropInputV2, conv3dInputGradWebGpu);
-  replace(ADAMW_UPDATE, adamwUpdateWebGpu);
-  replace(BN_STATISTICS, bnStatisticsWebGpu);
-  replace(BN_SCALE_SHIFT_RELU, bnScaleShiftReluWebGpu);
-  replace(BN_GRADIENT_SUMS, bnGradientSumsWebGpu);
-  replace(BN_SQUARE_GRADIENT_SUM, bnSquareGradientSumWebGpu);
-  replace(BN_INPUT_GRADIENT, bnInputGradientWebGpu);
+  registerOverStock(tf.Conv3D, conv3dWebGpu);
+  registerOverStock(tf.Conv3DBackpropFilterV2, conv3dFilterGradWebGpu);
+  registerOverStock(tf.Conv3DBackpropInputV2, conv3dInputGradWebGpu);
+  registerOverStock(ADAMW_UPDATE, adamwUpdateWebGpu);
+  registerOverStock(BN_STATISTICS, bnStatisticsWebGpu);
+  registerOverStock(BN_SCALE_SHIFT_RELU, bnScaleShiftReluWebGpu);
+  registerOverStock(BN_GRADIENT_SUMS, bnGradientSumsWebGpu);
+  registerOverStock(BN_SQUARE_GRADIENT_SUM, bnSquareGradientSumWebGpu);
+  registerOverStock(BN_INPUT_GRADIENT, bnInputGradientWebGpu);
   return [
     "rank-5 element-wise ops and Select run at rank <= 4 (reshaped views)",
     "Conv3D, Conv3DBackpropInputV2: tiled implicit-im2col WGSL products (implicit-gemm.ts; tfjs's shaders below 32 output channels); Conv3DBackpropFilterV2: tiled split-K WGSL product",
